@@ -1,0 +1,36 @@
+// One build script, several entries: the CLI and the extension host (Node, CJS) and the webview
+// (browser, IIFE). Native addons (onnxruntime-node, sharp) cannot be bundled and stay external.
+// `--production` minifies and drops sourcemaps (packaging); `--watch` rebuilds on change.
+const esbuild = require('esbuild');
+const fs = require('fs');
+
+const production = process.argv.includes('--production');
+const watch = process.argv.includes('--watch');
+const external = ['vscode', 'onnxruntime-node', 'sharp'];
+
+const common = { bundle: true, minify: production, sourcemap: !production, logLevel: 'warning' };
+const entries = [
+  { entryPoints: ['src/model/cli/main.ts'], outfile: 'dist/cli.js', platform: 'node', format: 'cjs',
+    target: 'node20', external, banner: { js: '#!/usr/bin/env node' } },
+  { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', platform: 'node',
+    format: 'cjs', target: 'node20', external },
+  { entryPoints: ['src/webview/main.ts'], outfile: 'dist/webview.js', platform: 'browser',
+    format: 'iife', target: 'es2022' },
+].filter((e) => fs.existsSync(e.entryPoints[0]));
+
+async function main() {
+  for (const options of entries) {
+    const ctx = await esbuild.context({ ...common, ...options });
+    if (watch) await ctx.watch();
+    else {
+      await ctx.rebuild();
+      await ctx.dispose();
+    }
+  }
+  if (fs.existsSync('dist/cli.js')) fs.chmodSync('dist/cli.js', 0o755);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
