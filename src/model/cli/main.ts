@@ -1,0 +1,54 @@
+import { FormatError, UsageError } from '../errors';
+import { inspectCommand, INSPECT_USAGE } from './inspect';
+
+/**
+ * `dla-lens`: the same engine as the extension, for terminals and CI gating.
+ * Exit codes: 0 success / everything matches, 1 a comparison diverges, 2 bad input.
+ */
+type Command = { run: (argv: string[]) => Promise<number>; usage: string; summary: string };
+
+const COMMANDS: Record<string, Command> = {
+  inspect: { run: inspectCommand, usage: INSPECT_USAGE, summary: 'format, variant, parameters and key problems of a checkpoint' },
+};
+
+function usage(): string {
+  const lines = ['Usage: dla-lens <command> [options]', '', 'Commands:'];
+  for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(11)} ${c.summary}`, `  ${''.padEnd(11)} ${c.usage}`);
+  return lines.join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`dla-lens: unknown command '${name}'.\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await command.run(rest);
+  } catch (e) {
+    if (e instanceof FormatError || e instanceof UsageError) {
+      console.error(`dla-lens ${name}: ${e.message}`);
+      return 2;
+    }
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'EISDIR') {
+      console.error(`dla-lens ${name}: ${(e as Error).message}`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    console.error(`dla-lens: internal error: ${(e as Error).stack ?? e}`);
+    process.exitCode = 3;
+  },
+);
