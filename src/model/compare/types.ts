@@ -1,0 +1,98 @@
+/**
+ * The comparison vocabulary shared by the compare engine, the CLI reports and the extension (which
+ * hands summaries of it to the webview). Layer names are timm module paths / hook record keys.
+ */
+
+export interface TensorStats {
+  readonly shape: readonly number[];
+  readonly mean: number;
+  readonly std: number;
+  readonly min: number;
+  readonly max: number;
+  /** max |x| */
+  readonly absMax: number;
+  readonly nan: number;
+  readonly inf: number;
+}
+
+export interface DiffMetrics {
+  readonly maxAbs: number;
+  readonly meanAbs: number;
+  /** ||a - b|| / ||ref|| (0 when both are zero). */
+  readonly relL2: number;
+  /** Cosine similarity of the flattened tensors (1 when both are zero). */
+  readonly cosine: number;
+  /** The bound this layer was held to: tol * max(1, max|ref|), or the allclose rule. */
+  readonly bound: number;
+  /** maxAbs / max(1, max|ref|): comparable across layers, what the tree colours by default. */
+  readonly scaledMaxAbs: number;
+  readonly pass: boolean;
+}
+
+export interface LayerResult {
+  /** Record key: timm module path, with `#k` for the k-th call of a shared ReLU. */
+  readonly name: string;
+  readonly reference: TensorStats;
+  readonly candidate: TensorStats;
+  readonly diff: DiffMetrics;
+  /**
+   * Error the block adds by itself: the block re-run on the candidate's own inputs and compared
+   * with the candidate's output. Present for blocks, roots and trees when their inputs are known.
+   */
+  readonly local?: DiffMetrics;
+}
+
+export type ToleranceRule =
+  | { readonly mode: 'scaled-max'; readonly tol: number }
+  | { readonly mode: 'allclose'; readonly atol: number; readonly rtol: number };
+
+export interface WeightResult {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly maxAbs: number;
+  readonly identical: boolean;
+}
+
+export interface WeightDiff {
+  readonly compared: readonly WeightResult[];
+  readonly missing: readonly { name: string; expected: readonly number[] }[];
+  readonly unexpected: readonly { name: string; shape: readonly number[] }[];
+  readonly mismatched: readonly { name: string; expected: readonly number[]; found: readonly number[] }[];
+}
+
+export type DiagnosisCause =
+  | 'padding' | 'bn-eps' | 'bn-batch-stats' | 'bgr-input' | 'missing-relu' | 'avgpool-count-pad' | 'unknown';
+
+export interface Hypothesis {
+  readonly cause: DiagnosisCause;
+  /** Where the mistake was applied (module path). */
+  readonly at: string;
+  /** Error left between the hypothesis and the candidate at the divergent layer, scaled like scaledMaxAbs. */
+  readonly residual: number;
+  readonly explanation: string;
+}
+
+export interface SideInfo {
+  readonly file: string;
+  readonly format: string;
+  readonly kind: 'checkpoint' | 'dump' | 'onnx';
+  readonly variant: string | null;
+}
+
+export interface CompareReport {
+  readonly version: 1;
+  readonly reference: SideInfo;
+  readonly candidate: SideInfo;
+  readonly input: { readonly source: string; readonly shape: readonly number[] };
+  readonly provider: string;
+  readonly tolerance: ToleranceRule;
+  readonly weights: WeightDiff | null;
+  /** Execution order. */
+  readonly layers: readonly LayerResult[];
+  readonly firstDivergence: string | null;
+  /** Module ids of the tree that the candidate did not cover (a partial dump). */
+  readonly uncovered: readonly string[];
+  /** Best first; empty when nothing diverges. */
+  readonly diagnosis: readonly Hypothesis[];
+  readonly timingsMs: Readonly<Record<string, number>>;
+}
