@@ -98,5 +98,6 @@ function samples16(data: Buffer): Uint16Array {
 }
 
 function errorText(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).trim().replace(/\.$/, '');
+  // libvips messages can span lines; keep them on the error's one line.
+  return (e instanceof Error ? e.message : String(e)).replace(/\s+/g, ' ').trim().replace(/\.$/, '');
 }

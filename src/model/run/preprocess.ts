@@ -77,8 +77,8 @@ export function centerCrop(image: RgbImage, size: number): RgbImage {
   const padLeft = size > image.width ? Math.floor((size - image.width) / 2) : 0;
   const padTop = size > image.height ? Math.floor((size - image.height) / 2) : 0;
   // After padding, the padded dimension equals `size`, so its offset is 0.
-  const left = padLeft > 0 ? 0 : roundHalfEven((image.width - size) / 2);
-  const top = padTop > 0 ? 0 : roundHalfEven((image.height - size) / 2);
+  const left = size > image.width ? 0 : roundHalfEven((image.width - size) / 2);
+  const top = size > image.height ? 0 : roundHalfEven((image.height - size) / 2);
   const rgb = new Uint8Array(size * size * 3);
   for (let y = 0; y < size; y++) {
     const sy = y + top - padTop;
