@@ -1,5 +1,8 @@
 import { FormatError, UsageError } from '../errors';
+import { classifyCommand, CLASSIFY_USAGE } from './classify';
 import { inspectCommand, INSPECT_USAGE } from './inspect';
+import { preprocessCommand, PREPROCESS_USAGE } from './preprocess';
+import { runCommand, RUN_USAGE } from './run';
 
 /**
  * `dla-lens`: the same engine as the extension, for terminals and CI gating.
@@ -9,6 +12,9 @@ type Command = { run: (argv: string[]) => Promise<number>; usage: string; summar
 
 const COMMANDS: Record<string, Command> = {
   inspect: { run: inspectCommand, usage: INSPECT_USAGE, summary: 'format, variant, parameters and key problems of a checkpoint' },
+  run: { run: runCommand, usage: RUN_USAGE, summary: 'run a checkpoint with every layer tapped; write the records as .npz' },
+  preprocess: { run: preprocessCommand, usage: PREPROCESS_USAGE, summary: "an image through timm's or the Paddle notebook's eval preprocessing" },
+  classify: { run: classifyCommand, usage: CLASSIFY_USAGE, summary: 'top-k ImageNet classes of an image' },
 };
 
 function usage(): string {

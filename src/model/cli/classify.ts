@@ -1,0 +1,34 @@
+import { UsageError } from '../errors';
+import { classify } from '../run/forward';
+import { loadInput } from '../run/inputSource';
+import { loadModel } from '../run/loadModel';
+import { parseProvider } from './provider';
+import { parse, requireOption } from './args';
+
+export const CLASSIFY_USAGE = 'dla-lens classify IMAGE --weights W [--preset timm|paddle] [--top 5] [--json] [--provider auto|cuda|webgpu|cpu]';
+
+export async function classifyCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse('classify', argv, {
+    weights: { type: 'string' },
+    preset: { type: 'string', default: 'timm' },
+    top: { type: 'string', default: '5' },
+    json: { type: 'boolean' },
+    provider: { type: 'string', default: 'auto' },
+  });
+  if (positionals.length !== 1) throw new UsageError(`Usage: ${CLASSIFY_USAGE}`);
+  const k = Number(values.top);
+  if (!Number.isInteger(k) || k < 1) throw new UsageError(`--top must be a positive integer; got '${values.top}'.`);
+  const model = loadModel(requireOption('classify', values.weights, '--weights'));
+  const input = await loadInput(positionals[0], values.preset!);
+  const r = await classify(model, input.tensor, k, parseProvider(values.provider!));
+  if (values.json) {
+    console.log(JSON.stringify({
+      image: positionals[0], weights: values.weights, variant: model.variant.name, preset: values.preset,
+      provider: r.provider, timingsMs: r.timingsMs, top: r.top,
+    }, null, 2));
+  } else {
+    console.log(`${positionals[0]}: ${model.variant.name}, preset ${values.preset}, provider ${r.provider}, ${r.timingsMs.run.toFixed(1)} ms`);
+    for (const p of r.top) console.log(`  ${(p.prob * 100).toFixed(2).padStart(6)}%  ${String(p.index).padStart(3)}  ${p.label}`);
+  }
+  return 0;
+}

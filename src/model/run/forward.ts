@@ -1,0 +1,63 @@
+import { buildFastGraph, buildTapGraph, type GraphVariation } from '../dla/onnxGraph';
+import { toFloat32, type Tensor } from '../tensor';
+import { topK, type Prediction } from './labels';
+import type { LoadedModel } from './loadModel';
+import { createSession, describeSession, releaseSession, run, type ProviderSetting } from './session';
+
+export interface ForwardOptions {
+  readonly provider?: ProviderSetting;
+  /** Records to expose; default every record. */
+  readonly taps?: 'all' | readonly string[];
+  readonly variations?: readonly GraphVariation[];
+}
+
+export interface ForwardResult {
+  /** Records in execution order (`input` first when asked for). */
+  readonly records: Map<string, Tensor>;
+  /** The provider that ran, with the failed attempts before it: "cpu (cuda failed: ...)". */
+  readonly provider: string;
+  readonly timingsMs: { build: number; session: number; run: number };
+}
+
+/** The tap graph of `model` on `input`, every requested record returned under its timm key. */
+export async function forwardTaps(model: LoadedModel, input: Tensor, options: ForwardOptions = {}): Promise<ForwardResult> {
+  const t0 = performance.now();
+  const graph = buildTapGraph(model.tree, model.weights, { taps: options.taps ?? 'all', variations: options.variations });
+  const t1 = performance.now();
+  const session = await createSession(graph.bytes, { provider: options.provider });
+  const t2 = performance.now();
+  try {
+    const outputs = await run(session, { input }, graph.outputNames);
+    const t3 = performance.now();
+    const records = new Map<string, Tensor>();
+    if (graph.recordsFromInputs.includes('input')) records.set('input', input);
+    for (const [k, v] of outputs) records.set(k, v);
+    return { records, provider: describeSession(session), timingsMs: { build: t1 - t0, session: t2 - t1, run: t3 - t2 } };
+  } finally {
+    await releaseSession(session);
+  }
+}
+
+export interface Classification {
+  readonly top: Prediction[];
+  readonly logits: Float32Array;
+  readonly provider: string;
+  readonly timingsMs: { build: number; session: number; run: number };
+}
+
+/** Top-k ImageNet classes through the fast graph (BatchNorm folded, logits only). */
+export async function classify(model: LoadedModel, input: Tensor, k = 5, provider: ProviderSetting = 'auto'): Promise<Classification> {
+  const t0 = performance.now();
+  const graph = buildFastGraph(model.tree, model.weights);
+  const t1 = performance.now();
+  const session = await createSession(graph.bytes, { provider });
+  const t2 = performance.now();
+  try {
+    const out = await run(session, { input }, ['logits']);
+    const t3 = performance.now();
+    const logits = toFloat32(out.get('logits')!);
+    return { top: topK(logits, k), logits, provider: describeSession(session), timingsMs: { build: t1 - t0, session: t2 - t1, run: t3 - t2 } };
+  } finally {
+    await releaseSession(session);
+  }
+}
