@@ -1,5 +1,6 @@
 import { FormatError, UsageError } from '../errors';
 import { classifyCommand, CLASSIFY_USAGE } from './classify';
+import { compareCommand, COMPARE_USAGE } from './compare';
 import { inspectCommand, INSPECT_USAGE } from './inspect';
 import { preprocessCommand, PREPROCESS_USAGE } from './preprocess';
 import { runCommand, RUN_USAGE } from './run';
@@ -14,6 +15,7 @@ const COMMANDS: Record<string, Command> = {
   inspect: { run: inspectCommand, usage: INSPECT_USAGE, summary: 'format, variant, parameters and key problems of a checkpoint' },
   run: { run: runCommand, usage: RUN_USAGE, summary: 'run a checkpoint with every layer tapped; write the records as .npz' },
   preprocess: { run: preprocessCommand, usage: PREPROCESS_USAGE, summary: "an image through timm's or the Paddle notebook's eval preprocessing" },
+  compare: { run: compareCommand, usage: COMPARE_USAGE, summary: 'where a port first diverges from the reference, and the likely cause' },
   classify: { run: classifyCommand, usage: CLASSIFY_USAGE, summary: 'top-k ImageNet classes of an image' },
 };
 

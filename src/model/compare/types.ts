@@ -72,6 +72,12 @@ export interface Hypothesis {
   readonly explanation: string;
 }
 
+export interface Unmatched {
+  readonly onlyReference: readonly string[];
+  readonly onlyCandidate: readonly string[];
+  readonly shapeMismatch: readonly { name: string; reference: readonly number[]; candidate: readonly number[] }[];
+}
+
 export interface SideInfo {
   readonly file: string;
   readonly format: string;
@@ -90,8 +96,10 @@ export interface CompareReport {
   /** Execution order. */
   readonly layers: readonly LayerResult[];
   readonly firstDivergence: string | null;
-  /** Module ids of the tree that the candidate did not cover (a partial dump). */
+  /** Module ids of the tree that the candidate did not cover (a partial dump); outermost only. */
   readonly uncovered: readonly string[];
+  /** Records that could not be paired: only in one side, or with different shapes. */
+  readonly unmatched: Unmatched;
   /** Best first; empty when nothing diverges. */
   readonly diagnosis: readonly Hypothesis[];
   readonly timingsMs: Readonly<Record<string, number>>;

@@ -1,0 +1,56 @@
+import * as fs from 'fs';
+import { UsageError } from '../errors';
+import { compare, reportPasses } from '../compare/compare';
+import { DEFAULT_TOLERANCE } from '../compare/metrics';
+import { textReport } from '../compare/textReport';
+import type { ToleranceRule } from '../compare/types';
+import { parseProvider } from './provider';
+import { parse, requireOption } from './args';
+
+export const COMPARE_USAGE =
+  'dla-lens compare --reference REF [--candidate CAND] [--dump DUMP.npz|.npy] [--input IMAGE|IN.npz] [--preset timm|paddle] ' +
+  '[--seed N] [--tol 1e-3 | --atol A --rtol R] [--no-local] [--no-diagnose] [--json] [--out REPORT.json] [--provider P]';
+
+function number(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (!Number.isFinite(x) || x < 0) throw new UsageError(`${flag} must be a non-negative number; got '${v}'.`);
+  return x;
+}
+
+function toleranceFrom(values: { tol?: string; atol?: string; rtol?: string }): ToleranceRule {
+  const tol = number('--tol', values.tol);
+  const atol = number('--atol', values.atol);
+  const rtol = number('--rtol', values.rtol);
+  if (tol !== undefined && (atol !== undefined || rtol !== undefined)) throw new UsageError('Give either --tol or --atol/--rtol, not both.');
+  if (atol !== undefined || rtol !== undefined) return { mode: 'allclose', atol: atol ?? 0, rtol: rtol ?? 0 };
+  return tol !== undefined ? { mode: 'scaled-max', tol } : DEFAULT_TOLERANCE;
+}
+
+/** Exit 0 when everything passes, 1 when something diverges, 2 on bad input (thrown, mapped by main). */
+export async function compareCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse('compare', argv, {
+    reference: { type: 'string' }, candidate: { type: 'string' }, dump: { type: 'string' },
+    input: { type: 'string' }, preset: { type: 'string', default: 'timm' }, seed: { type: 'string' },
+    tol: { type: 'string' }, atol: { type: 'string' }, rtol: { type: 'string' },
+    'no-local': { type: 'boolean' }, 'no-diagnose': { type: 'boolean' },
+    json: { type: 'boolean' }, out: { type: 'string' }, provider: { type: 'string', default: 'auto' },
+  });
+  if (positionals.length) throw new UsageError(`Unexpected argument '${positionals[0]}'. Usage: ${COMPARE_USAGE}`);
+  const report = await compare({
+    reference: requireOption('compare', values.reference, '--reference'),
+    candidate: values.candidate,
+    dump: values.dump,
+    input: values.input,
+    preset: values.preset,
+    seed: number('--seed', values.seed),
+    tolerance: toleranceFrom(values),
+    provider: parseProvider(values.provider!),
+    local: !values['no-local'],
+    diagnose: !values['no-diagnose'],
+    onProgress: values.json ? undefined : (m) => process.stderr.write(`${m}\n`),
+  });
+  if (values.out) fs.writeFileSync(values.out, JSON.stringify(report, null, 2));
+  console.log(values.json ? JSON.stringify(report, null, 2) : textReport(report));
+  return reportPasses(report) ? 0 : 1;
+}

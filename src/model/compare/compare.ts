@@ -1,0 +1,164 @@
+import * as path from 'path';
+import { readCheckpoint } from '../formats/registry';
+import { toTimmNames } from '../dla/keymap';
+import { UsageError } from '../errors';
+import { forwardTaps } from '../run/forward';
+import { inputFromArrays, loadInput, seededInput, type ModelInput } from '../run/inputSource';
+import { loadModel, type LoadedModel } from '../run/loadModel';
+import type { ProviderSetting } from '../run/session';
+import type { Checkpoint, Tensor } from '../tensor';
+import { diagnose } from './diagnose';
+import { diffLayers, uncoveredModules } from './layerDiff';
+import { localErrors } from './localError';
+import { DEFAULT_TOLERANCE } from './metrics';
+import type { CompareReport, Hypothesis, LayerResult, SideInfo, ToleranceRule, WeightDiff } from './types';
+import { diffWeights, weightsRunnable } from './weightDiff';
+
+export interface CompareRequest {
+  /** Reference checkpoint (any format). */
+  readonly reference: string;
+  /** Candidate checkpoint (.pth/.safetensors/.pdparams; timm or Paddle names). */
+  readonly candidate?: string;
+  /** Candidate activation dump (.npz keyed by timm module paths, or reprod_log .npy). */
+  readonly dump?: string;
+  /** An image (with `preset`) or an .npz holding `input`. */
+  readonly input?: string;
+  readonly preset?: string;
+  /** Seed of the random input used when neither `input` nor the dump gives one. */
+  readonly seed?: number;
+  readonly tolerance?: ToleranceRule;
+  readonly provider?: ProviderSetting;
+  /** Re-run blocks from the candidate's inputs (default true). */
+  readonly local?: boolean;
+  /** Try known porting mistakes at the first divergence (default true). */
+  readonly diagnose?: boolean;
+  readonly onProgress?: (message: string) => void;
+  readonly isCancelled?: () => boolean;
+}
+
+export class CancelledError extends Error {
+  constructor() {
+    super('The comparison was cancelled.');
+    this.name = 'CancelledError';
+  }
+}
+
+const ARCHIVE_DUMP = /\.(npz|npy)$/i;
+
+function sideInfo(ckpt: Checkpoint, kind: SideInfo['kind'], variant: string | null): SideInfo {
+  return { file: ckpt.file, format: ckpt.format, kind, variant };
+}
+
+function resolveInput(req: CompareRequest, dump: ReadonlyMap<string, Tensor> | undefined): Promise<ModelInput> | ModelInput {
+  if (req.input) return loadInput(req.input, req.preset ?? 'timm');
+  if (dump?.has('input')) return inputFromArrays(req.dump!, dump);
+  return seededInput(req.seed ?? 0);
+}
+
+/** Reference vs candidate (weights and/or dump), layer by layer, with the first divergence and its likely cause. */
+export async function compare(req: CompareRequest): Promise<CompareReport> {
+  if (!req.candidate && !req.dump) throw new UsageError('Give a candidate checkpoint, a candidate activation dump, or both.');
+  const rule = req.tolerance ?? DEFAULT_TOLERANCE;
+  const provider = req.provider ?? 'auto';
+  const progress = req.onProgress ?? (() => {});
+  const cancelled = (): void => {
+    if (req.isCancelled?.()) throw new CancelledError();
+  };
+  const timings: Record<string, number> = {};
+  const timed = async <T>(name: string, f: () => Promise<T> | T): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await f();
+    } finally {
+      timings[name] = (timings[name] ?? 0) + performance.now() - t0;
+    }
+  };
+
+  progress(`Reading ${path.basename(req.reference)}`);
+  const ref = await timed('read', () => loadModel(req.reference));
+  let candidateModel: LoadedModel | undefined;
+  let candidateCkpt: Checkpoint | undefined;
+  let weights: WeightDiff | null = null;
+  if (req.candidate) {
+    progress(`Reading ${path.basename(req.candidate)}`);
+    candidateCkpt = await timed('read', () => readCheckpoint(req.candidate!));
+    const { tensors } = toTimmNames(candidateCkpt.tensors);
+    weights = diffWeights(ref.variant, ref.tree, ref.weights, tensors);
+    if (weightsRunnable(weights)) {
+      candidateModel = { ...ref, checkpoint: candidateCkpt, weights: tensors };
+    }
+  }
+  let dump: Map<string, Tensor> | undefined;
+  let dumpCkpt: Checkpoint | undefined;
+  if (req.dump) {
+    if (!ARCHIVE_DUMP.test(req.dump)) throw new UsageError(`${req.dump}: an activation dump must be an .npz or a reprod_log .npy.`);
+    progress(`Reading ${path.basename(req.dump)}`);
+    dumpCkpt = await timed('read', () => readCheckpoint(req.dump!));
+    dump = new Map(dumpCkpt.tensors);
+  }
+  cancelled();
+
+  const input = await timed('input', () => resolveInput(req, dump));
+  progress(`Running ${ref.variant.name} (reference) on ${input.source}`);
+  const refRun = await timed('reference', () => forwardTaps(ref, input.tensor, { provider }));
+  cancelled();
+
+  // The candidate's activations: its dump when given (what its framework computed), else its weights run here.
+  let candRecords: ReadonlyMap<string, Tensor> | undefined = dump;
+  if (!candRecords && candidateModel) {
+    progress(`Running ${ref.variant.name} (candidate)`);
+    candRecords = (await timed('candidate', () => forwardTaps(candidateModel!, input.tensor, { provider }))).records;
+  }
+  cancelled();
+
+  let layers: LayerResult[] = [];
+  let firstDivergence: string | null = null;
+  let unmatched: CompareReport['unmatched'] = { onlyReference: [], onlyCandidate: [], shapeMismatch: [] };
+  let uncovered: string[] = [];
+  let diagnosis: Hypothesis[] = [];
+  if (candRecords) {
+    const d = await timed('diff', () => diffLayers(refRun.records, candRecords!, rule));
+    layers = d.layers;
+    firstDivergence = d.firstDivergence;
+    unmatched = d.unmatched;
+    uncovered = uncoveredModules(ref.tree, candRecords.keys());
+    if (req.local !== false) {
+      progress('Re-running blocks from the candidate\'s inputs (local error)');
+      const local = await timed('local', () => localErrors(ref, candRecords!, rule, provider, () => req.isCancelled?.() ?? false));
+      cancelled();
+      layers = layers.map((l) => (local.has(l.name) ? { ...l, local: local.get(l.name) } : l));
+    }
+    if (firstDivergence && req.diagnose !== false) {
+      progress(`Diagnosing ${firstDivergence}`);
+      diagnosis = (await timed('diagnose', () => diagnose(ref, firstDivergence!, candRecords!, rule, provider))).hypotheses;
+    }
+  } else if (weights) {
+    // Weights that cannot be run: the report is the weight diff, and it fails.
+    const bad = weights.missing[0]?.name ?? weights.mismatched[0]?.name ?? null;
+    firstDivergence = bad;
+  }
+
+  const candidateSide: SideInfo = dumpCkpt
+    ? sideInfo(dumpCkpt, 'dump', ref.variant.name)
+    : sideInfo(candidateCkpt!, 'checkpoint', candidateModel ? ref.variant.name : null);
+  return {
+    version: 1,
+    reference: sideInfo(ref.checkpoint, 'checkpoint', ref.variant.name),
+    candidate: candidateSide,
+    input: { source: input.source, shape: [...input.tensor.shape] },
+    provider: refRun.provider,
+    tolerance: rule,
+    weights,
+    layers,
+    firstDivergence,
+    uncovered,
+    unmatched,
+    diagnosis,
+    timingsMs: timings,
+  };
+}
+
+/** Whether the report passes: no diverging layer and no missing/mismatched weights. */
+export function reportPasses(r: CompareReport): boolean {
+  return r.firstDivergence === null && (!r.weights || (r.weights.missing.length === 0 && r.weights.mismatched.length === 0));
+}
