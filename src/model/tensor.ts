@@ -48,7 +48,9 @@ export function numel(shape: readonly number[]): number {
 export function typedView(dtype: DType, bytes: Uint8Array, offset: number, count: number): TensorData {
   const size = DTYPE_BYTES[dtype];
   const abs = bytes.byteOffset + offset;
-  const buffer = abs % size === 0 ? bytes.buffer : bytes.slice(offset, offset + count * size).buffer;
+  // The copy is made with `new Uint8Array(view)`, not `bytes.slice()`: on a Node Buffer, slice() is a
+  // view into a shared pool, whose `.buffer` would not start at our data.
+  const buffer = abs % size === 0 ? bytes.buffer : new Uint8Array(bytes.subarray(offset, offset + count * size)).buffer;
   const start = abs % size === 0 ? abs : 0;
   switch (dtype) {
     case 'float32': return new Float32Array(buffer, start, count);

@@ -31,7 +31,7 @@ export function looksLikeNpy(head: Uint8Array): boolean {
 /** Parse the magic, version and header dict. `base` is the file offset of bytes[0] (inside an npz). */
 export function readNpyHeader(bytes: Uint8Array, file: string, base = 0, key?: string): NpyHeader {
   const r = new BinaryReader(bytes, file, base);
-  const fail = (detail: string, at: number): never => {
+  const fail: (detail: string, at: number) => never = (detail, at) => {
     throw new FormatError(file, detail, base + at, key);
   };
   if (!looksLikeNpy(bytes)) fail('Expected the .npy magic \\x93NUMPY at the start but found other bytes.', 0);
@@ -63,8 +63,8 @@ export function readNpyHeader(bytes: Uint8Array, file: string, base = 0, key?: s
 /** A plain numeric .npy (or an npz entry) as a Tensor viewing `bytes` (copied only if misaligned). */
 export function readNpy(bytes: Uint8Array, file: string, base = 0, key?: string): Tensor {
   const h = readNpyHeader(bytes, file, base, key);
-  const fail = (detail: string, at = h.dataOffset): never => {
-    throw new FormatError(file, detail, base + at, key);
+  const fail: (detail: string) => never = (detail) => {
+    throw new FormatError(file, detail, base + h.dataOffset, key);
   };
   if (h.descr === '|O' || h.descr === 'O') {
     fail("The .npy holds pickled Python objects (descr '|O'), not a numeric array; read it as a reprod_log dict instead.");
@@ -99,7 +99,7 @@ export function readReprodNpy(bytes: Uint8Array, file: string): Map<string, Tens
     globals: numpyGlobals(),
     purpose: 'a numpy .npy object array',
   });
-  const fail = (detail: string): never => {
+  const fail: (detail: string) => never = (detail) => {
     throw new FormatError(file, detail, h.dataOffset);
   };
   if (!(value instanceof NumpyArray) || !value.objects) fail(`Expected the pickle to hold a numpy object array but found ${describe(value)}.`);
@@ -116,13 +116,6 @@ export function readReprodNpy(bytes: Uint8Array, file: string): Map<string, Tens
     tensors.set(k as string, numpyToTensor(v, file, k as string));
   }
   return tensors;
-}
-
-/** Object-array headers are short; sniffing the descr lets the registry tell the two kinds apart. */
-export function isReprodHead(head: Uint8Array): boolean {
-  if (!looksLikeNpy(head)) return false;
-  const text = latin1.decode(head.subarray(0, Math.min(head.length, 256)));
-  return /'descr':\s*'\|?O'/.test(text);
 }
 
 export const npyReader: FormatReader = {

@@ -2,7 +2,8 @@ import { FormatError } from '../errors';
 import type { Checkpoint, Tensor } from '../tensor';
 import { readNpy } from './npy';
 import type { FormatReader } from './reader';
-import { firstEntryName, looksLikeZip, readZip, STORED } from './zip';
+import { memorySource, type ByteSource } from './byteSource';
+import { firstEntryName, looksLikeZip, readZipSource, STORED } from './zip';
 
 /**
  * numpy's .npz (np.savez / np.savez_compressed): a zip whose entries are `<key>.npy`. Keys may hold
@@ -11,11 +12,20 @@ import { firstEntryName, looksLikeZip, readZip, STORED } from './zip';
  */
 
 export function readNpz(bytes: Uint8Array, file: string): Map<string, Tensor> {
-  return readNpzArchive(bytes, file).tensors;
+  return readNpzSource(memorySource(bytes, file), file).tensors;
 }
 
-function readNpzArchive(bytes: Uint8Array, file: string): { tensors: Map<string, Tensor>; compressed: boolean } {
-  const zip = readZip(bytes, file);
+/**
+ * From a random-access source each entry is read into its own buffer, where numpy's 64-byte header
+ * padding leaves the array aligned: views instead of the copies a whole-file read would need.
+ */
+export function readNpzSource(source: ByteSource, file: string): Checkpoint {
+  const { tensors, compressed } = readNpzArchive(source, file);
+  return { file, format: 'npz', tensors, metadata: { compression: compressed ? 'deflated' : 'stored' } };
+}
+
+function readNpzArchive(source: ByteSource, file: string): { tensors: Map<string, Tensor>; compressed: boolean } {
+  const zip = readZipSource(source, file);
   const tensors = new Map<string, Tensor>();
   for (const entry of zip.entries) {
     if (entry.name.endsWith('/')) continue; // a directory entry carries no array
@@ -40,8 +50,5 @@ export const npzReader: FormatReader = {
     // An empty npz is a bare end record; anything else starts with an .npy entry.
     return first === undefined ? head[2] === 5 : first.endsWith('.npy');
   },
-  read(bytes: Uint8Array, file: string): Checkpoint {
-    const { tensors, compressed } = readNpzArchive(bytes, file);
-    return { file, format: 'npz', tensors, metadata: { compression: compressed ? 'deflated' : 'stored' } };
-  },
+  read: (bytes: Uint8Array, file: string) => readNpzSource(memorySource(bytes, file), file),
 };

@@ -5,7 +5,8 @@ import { DTYPE_BYTES, numel } from '../tensor';
 /**
  * Writes an uncompressed .npz (what `np.savez` writes): a stored zip of `<key>.npy` v1.0 entries that
  * `np.load` reads. Each array's data starts on a 64-byte boundary of the file (the local header is
- * padded with an extra field) so reading the file back gives typed-array views, not copies.
+ * padded with an extra field, the npy header to a multiple of 64) so reading the file back gives
+ * typed-array views, not copies.
  */
 
 const NPY_DESCR: Record<DType, string | undefined> = {
@@ -42,39 +43,52 @@ export function npyHeader(t: Tensor): Uint8Array {
 
 interface Pending {
   name: Uint8Array;
-  header: Uint8Array;
-  data: Uint8Array;
+  parts: readonly Uint8Array[];
+  size: number;
   crc: number;
   localOffset: number;
   padding: number;
 }
 
 export function writeNpz(entries: Iterable<[string, Tensor]>): Uint8Array {
-  const pending: Pending[] = [];
-  let offset = 0;
+  const files: [string, Uint8Array[]][] = [];
   for (const [key, t] of entries) {
     if (t.data.length !== numel(t.shape)) {
       throw new Error(`Tensor '${key}' has shape [${t.shape.join(', ')}] but ${t.data.length} values.`);
     }
-    const name = new TextEncoder().encode(`${key}.npy`);
-    const header = npyHeader(t);
     const data = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.length * DTYPE_BYTES[t.dtype]);
+    files.push([`${key}.npy`, [npyHeader(t), data]]);
+  }
+  return writeStoredZip(files);
+}
+
+/**
+ * A stored (uncompressed) zip of the given files, each given as one or more byte parts written back
+ * to back (so an npy header and its array need no concatenation). Each file's data starts on a
+ * 64-byte boundary.
+ */
+export function writeStoredZip(files: Iterable<readonly [string, Uint8Array | readonly Uint8Array[]]>): Uint8Array {
+  const pending: Pending[] = [];
+  let offset = 0;
+  for (const [fileName, content] of files) {
+    const parts = content instanceof Uint8Array ? [content] : content;
+    const name = new TextEncoder().encode(fileName);
+    const size = parts.reduce((n, p) => n + p.length, 0);
     const fixed = offset + LOCAL_HEADER_SIZE + name.length + 4;
     const padding = (ALIGN - (fixed % ALIGN)) % ALIGN;
-    const crc = crc32(data, crc32(header, 0));
-    pending.push({ name, header, data, crc, localOffset: offset, padding });
-    offset = fixed + padding + header.length + data.length;
+    const crc = parts.reduce((c, p) => crc32(p, c), 0);
+    pending.push({ name, parts, size, crc, localOffset: offset, padding });
+    offset = fixed + padding + size;
   }
   const centralOffset = offset;
   const centralSize = pending.reduce((n, p) => n + CENTRAL_HEADER_SIZE + p.name.length, 0);
   const total = centralOffset + centralSize + EOCD_SIZE;
   if (total > 0xffffffff || pending.length > 0xffff) {
-    throw new Error(`The npz would be ${total} bytes with ${pending.length} entries; writing zip64 archives is not supported.`);
+    throw new Error(`The zip would be ${total} bytes with ${pending.length} entries; writing zip64 archives is not supported.`);
   }
   const out = new Uint8Array(total);
   const view = new DataView(out.buffer);
   for (const p of pending) {
-    const size = p.header.length + p.data.length;
     let at = p.localOffset;
     view.setUint32(at, 0x04034b50, true);
     view.setUint16(at + 4, 20, true);
@@ -83,8 +97,8 @@ export function writeNpz(entries: Iterable<[string, Tensor]>): Uint8Array {
     view.setUint16(at + 10, 0, true);
     view.setUint16(at + 12, DOS_DATE, true);
     view.setUint32(at + 14, p.crc, true);
-    view.setUint32(at + 18, size, true);
-    view.setUint32(at + 22, size, true);
+    view.setUint32(at + 18, p.size, true);
+    view.setUint32(at + 22, p.size, true);
     view.setUint16(at + 26, p.name.length, true);
     view.setUint16(at + 28, 4 + p.padding, true);
     out.set(p.name, at + LOCAL_HEADER_SIZE);
@@ -92,12 +106,13 @@ export function writeNpz(entries: Iterable<[string, Tensor]>): Uint8Array {
     view.setUint16(at, PADDING_EXTRA_ID, true);
     view.setUint16(at + 2, p.padding, true);
     at += 4 + p.padding;
-    out.set(p.header, at);
-    out.set(p.data, at + p.header.length);
+    for (const part of p.parts) {
+      out.set(part, at);
+      at += part.length;
+    }
   }
   let at = centralOffset;
   for (const p of pending) {
-    const size = p.header.length + p.data.length;
     view.setUint32(at, 0x02014b50, true);
     view.setUint16(at + 4, 20, true);
     view.setUint16(at + 6, 20, true);
@@ -106,8 +121,8 @@ export function writeNpz(entries: Iterable<[string, Tensor]>): Uint8Array {
     view.setUint16(at + 12, 0, true);
     view.setUint16(at + 14, DOS_DATE, true);
     view.setUint32(at + 16, p.crc, true);
-    view.setUint32(at + 20, size, true);
-    view.setUint32(at + 24, size, true);
+    view.setUint32(at + 20, p.size, true);
+    view.setUint32(at + 24, p.size, true);
     view.setUint16(at + 28, p.name.length, true);
     // extra, comment, disk, internal attributes, external attributes: all zero
     view.setUint32(at + 42, p.localOffset, true);
@@ -126,6 +141,7 @@ let crcTable: Uint32Array | undefined;
 
 /** CRC-32 (zip's polynomial). zlib.crc32 exists from Node 20.15; older Node 20 uses the table. */
 export function crc32(bytes: Uint8Array, previous = 0): number {
+  if (bytes.length === 0) return previous >>> 0; // zlib.crc32 answers 0 here instead of `previous`
   if (typeof zlib.crc32 === 'function') return zlib.crc32(bytes, previous) >>> 0;
   if (!crcTable) {
     crcTable = new Uint32Array(256);

@@ -123,7 +123,7 @@ export function numpyToTensor(a: NumpyArray, file: string, key: string): Tensor 
 
 const reconstruct: GlobalHandler = (args, ctx) => {
   if (!(args[0] instanceof PyGlobal) || args[0].qualifiedName !== 'numpy.ndarray') {
-    ctx.fail(`numpy _reconstruct expects numpy.ndarray as its class but found ${describe(args[0])}.`);
+    return ctx.fail(`numpy _reconstruct expects numpy.ndarray as its class but found ${describe(args[0])}.`);
   }
   return new NumpyArray();
 };
@@ -132,12 +132,13 @@ const dtype: GlobalHandler = (args, ctx) => new NumpyDtype(expectString(args[0],
 
 /** `numpy.core.multiarray.scalar(dtype, bytes)`: a numpy scalar, kept as a 0-d array. */
 const scalar: GlobalHandler = (args, ctx) => {
-  if (!(args[0] instanceof NumpyDtype)) ctx.fail(`numpy scalar expects a dtype but found ${describe(args[0])}.`);
+  const dtype = args[0];
+  if (!(dtype instanceof NumpyDtype)) return ctx.fail(`numpy scalar expects a dtype but found ${describe(dtype)}.`);
   const a = new NumpyArray();
   a.shape = [];
-  a.dtype = args[0];
+  a.dtype = dtype;
   a.offset = ctx.offset;
-  if (args[0].isObject) a.objects = [args[1]];
+  if (dtype.isObject) a.objects = [args[1]];
   else a.data = expectBytes(args[1], 'the numpy scalar data', ctx);
   return a;
 };

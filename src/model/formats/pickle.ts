@@ -71,8 +71,10 @@ export interface PickleOptions {
   /** File offset of bytes[0], so errors inside a zip entry or after an npy header report file offsets. */
   readonly base?: number;
   readonly globals: AllowList;
-  /** What the allow-list is for, in the refusal message ("a PyTorch checkpoint"). */
+  /** What the allow-list is for, in the refusal message ("PyTorch checkpoints"). */
   readonly purpose: string;
+  /** A sentence appended to the refusal, saying what the user can do about it. */
+  readonly refusalHint?: string;
   /** Resolves BINPERSID / PERSID ids (torch storages). Without it, persistent ids are an error. */
   readonly persistentLoad?: (pid: unknown, ctx: PickleContext) => unknown;
 }
@@ -198,7 +200,8 @@ class Unpickler {
     if (!handler) {
       this.fail(
         `DLA Lens refuses to load global '${qualified}': it is not on the allow-list for ${this.options.purpose}. ` +
-          `Nothing in the file was executed; only plain tensors, arrays and containers can be read.`,
+          `Nothing in the file was executed; only plain tensors, arrays and containers can be read.` +
+          (this.options.refusalHint ? ` ${this.options.refusalHint}` : ''),
       );
     }
     return new PyGlobal(qualified, handler);
@@ -415,6 +418,7 @@ class Unpickler {
           this.fail(`Unknown or unsupported pickle opcode 0x${op.toString(16).padStart(2, '0')}.`);
       }
     }
+    this.opOffset = r.position;
     return this.fail('The pickle ends without a STOP opcode. The data might be truncated.');
   }
 
@@ -445,6 +449,7 @@ export function describe(v: unknown): string {
   if (v instanceof Set) return `a set of ${v.size}`;
   if (v instanceof PyGlobal) return `the global '${v.qualifiedName}'`;
   if (v instanceof PyObject) return `a '${v.className}' object`;
+  if (typeof v === 'object' && 'dtype' in v && 'shape' in v) return 'a tensor';
   return `a ${(v as object).constructor?.name ?? 'value'}`;
 }
 

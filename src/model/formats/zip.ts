@@ -2,11 +2,13 @@ import * as zlib from 'zlib';
 import { constants as bufferConstants } from 'buffer';
 import { FormatError } from '../errors';
 import { BinaryReader, utf8 } from './binaryReader';
+import { memorySource, type ByteSource } from './byteSource';
 
 /**
  * A read-only zip reader built on the central directory, which is the only trustworthy index:
  * torch writes local headers with zero sizes (streamed, flag 0x0808) and numpy puts zip64 extras in
  * every local header. Every offset and length is checked against the file before it is used.
+ * It reads through a ByteSource, so the file can be in memory or read entry by entry from disk.
  */
 
 const LOCAL_HEADER = 0x04034b50;
@@ -59,9 +61,10 @@ export class ZipArchive {
   /** Entries in central directory order. */
   readonly entries: readonly ZipEntry[];
   private readonly byName = new Map<string, ZipEntry>();
+  private readonly dataOffsets = new Map<ZipEntry, number>();
 
   constructor(
-    readonly bytes: Uint8Array,
+    readonly source: ByteSource,
     readonly file: string,
     entries: ZipEntry[],
   ) {
@@ -85,43 +88,41 @@ export class ZipArchive {
 
   /** File offset of the entry's data, found by reading (and checking) its local header. */
   dataOffset(entry: ZipEntry): number {
-    const r = new BinaryReader(this.bytes, this.file);
-    r.seek(entry.localHeaderOffset);
-    if (r.remaining < LOCAL_HEADER_SIZE || r.u32() !== LOCAL_HEADER) {
+    const cached = this.dataOffsets.get(entry);
+    if (cached !== undefined) return cached;
+    const at = entry.localHeaderOffset;
+    const header = new BinaryReader(this.source.read(at, Math.min(LOCAL_HEADER_SIZE, this.source.length - at)), this.file, at);
+    if (header.remaining < LOCAL_HEADER_SIZE || header.u32() !== LOCAL_HEADER) {
       throw new FormatError(
         this.file,
         `Expected a zip local header signature for entry '${entry.name}', as the central directory says, but found other bytes.`,
-        entry.localHeaderOffset,
+        at,
       );
     }
-    r.skip(22);
-    const nameLength = r.u16();
-    const extraLength = r.u16();
-    r.skip(nameLength + extraLength);
-    const start = r.position;
-    if (start + entry.compressedSize > this.bytes.length) {
+    header.skip(22);
+    const start = at + LOCAL_HEADER_SIZE + header.u16() + header.u16();
+    if (start + entry.compressedSize > this.source.length) {
       throw new FormatError(
         this.file,
-        `Entry '${entry.name}' declares ${entry.compressedSize} bytes of data but only ${this.bytes.length - start} remain in the file. The file might be truncated.`,
-        start,
+        `Entry '${entry.name}' declares ${entry.compressedSize} bytes of data but only ${Math.max(0, this.source.length - start)} remain in the file. The file might be truncated.`,
+        Math.min(start, this.source.length),
       );
     }
+    this.dataOffsets.set(entry, start);
     return start;
   }
 
-  /** The entry's raw compressed bytes (a view). */
+  /** The entry's raw compressed bytes. */
   rawData(entry: ZipEntry): Uint8Array {
-    const start = this.dataOffset(entry);
-    return this.bytes.subarray(start, start + entry.compressedSize);
+    return this.source.read(this.dataOffset(entry), entry.compressedSize);
   }
 
   /**
-   * The entry's uncompressed bytes: a zero-copy view for stored entries, a fresh buffer for deflated
-   * ones (inflation is capped at the declared size so a forged size cannot exhaust memory).
+   * The entry's uncompressed bytes: for stored entries a view (in memory) or a read of just that
+   * entry (from a file); for deflated ones a fresh buffer, inflation capped at the declared size so a
+   * forged size cannot exhaust memory.
    */
   entryData(entry: ZipEntry): Uint8Array {
-    const start = this.dataOffset(entry);
-    const raw = this.bytes.subarray(start, start + entry.compressedSize);
     if (entry.method === STORED) {
       if (entry.compressedSize !== entry.uncompressedSize) {
         throw new FormatError(
@@ -130,9 +131,9 @@ export class ZipArchive {
           entry.centralOffset,
         );
       }
-      return raw;
+      return this.rawData(entry);
     }
-    if (entry.method === DEFLATED) return this.inflate(entry, raw, start);
+    if (entry.method === DEFLATED) return this.inflate(entry);
     throw new FormatError(
       this.file,
       `Entry '${entry.name}' uses zip compression method ${entry.method}; only stored (0) and deflated (8) are supported.`,
@@ -140,15 +141,17 @@ export class ZipArchive {
     );
   }
 
-  private inflate(entry: ZipEntry, raw: Uint8Array, start: number): Uint8Array {
+  private inflate(entry: ZipEntry): Uint8Array {
     const size = entry.uncompressedSize;
-    if (size > bufferConstants.MAX_LENGTH || size > raw.length * MAX_DEFLATE_RATIO + 1024) {
+    if (size > bufferConstants.MAX_LENGTH || size > entry.compressedSize * MAX_DEFLATE_RATIO + 1024) {
       throw new FormatError(
         this.file,
-        `Deflated entry '${entry.name}' declares ${size} uncompressed bytes from ${raw.length} compressed bytes, which deflate cannot produce. The size field is corrupt.`,
+        `Deflated entry '${entry.name}' declares ${size} uncompressed bytes from ${entry.compressedSize} compressed bytes, which deflate cannot produce. The size field is corrupt.`,
         entry.centralOffset,
       );
     }
+    const start = this.dataOffset(entry);
+    const raw = this.source.read(start, entry.compressedSize);
     let out: Buffer;
     try {
       out = zlib.inflateRawSync(raw, { maxOutputLength: Math.max(1, size) });
@@ -182,11 +185,23 @@ function hex32(v: number): string {
   return '0x' + (v >>> 0).toString(16).padStart(8, '0');
 }
 
-/** Parse the central directory of a zip file held in `bytes`. */
+/** Parse the central directory of a zip file held in `bytes`. Stored entries are views into it. */
 export function readZip(bytes: Uint8Array, file: string): ZipArchive {
-  const eocdOffset = findEocd(bytes, file);
-  const r = new BinaryReader(bytes, file);
-  r.seek(eocdOffset + 4);
+  return readZipSource(memorySource(bytes, file), file);
+}
+
+/** Parse the central directory of a zip file read through `source`. */
+export function readZipSource(source: ByteSource, file: string): ZipArchive {
+  const size = source.length;
+  if (size < EOCD_SIZE) {
+    throw new FormatError(file, `A zip file needs at least ${EOCD_SIZE} bytes for its end record; this one has ${size}.`, 0);
+  }
+  // The end record, the zip64 locator before it and any comment all lie in the tail.
+  const tailStart = Math.max(0, size - EOCD_SIZE - MAX_COMMENT - ZIP64_LOCATOR_SIZE);
+  const tail = source.read(tailStart, size - tailStart);
+  const eocdOffset = tailStart + findEocd(tail, file, tailStart);
+  const r = new BinaryReader(tail, file, tailStart);
+  r.seek(eocdOffset - tailStart + 4);
   const disk = r.u16();
   const cdDisk = r.u16();
   let entriesOnDisk = r.u16();
@@ -197,8 +212,8 @@ export function readZip(bytes: Uint8Array, file: string): ZipArchive {
   // Zip64: the locator sits just before the classic EOCD. torch always writes one; numpy only when needed.
   const locatorOffset = eocdOffset - ZIP64_LOCATOR_SIZE;
   let cdEnd = eocdOffset;
-  if (locatorOffset >= 0 && readU32(bytes, locatorOffset) === ZIP64_LOCATOR) {
-    r.seek(locatorOffset + 8);
+  if (locatorOffset >= tailStart && readU32(tail, locatorOffset - tailStart) === ZIP64_LOCATOR) {
+    r.seek(locatorOffset - tailStart + 8);
     const zip64Offset = r.u64();
     if (zip64Offset + ZIP64_EOCD_MIN_SIZE > locatorOffset) {
       throw new FormatError(
@@ -207,15 +222,15 @@ export function readZip(bytes: Uint8Array, file: string): ZipArchive {
         locatorOffset,
       );
     }
-    r.seek(zip64Offset);
-    if (r.u32() !== ZIP64_EOCD) {
+    const z = new BinaryReader(source.read(zip64Offset, ZIP64_EOCD_MIN_SIZE), file, zip64Offset);
+    if (z.u32() !== ZIP64_EOCD) {
       throw new FormatError(file, 'Expected the zip64 end-of-central-directory signature where the zip64 locator points.', zip64Offset);
     }
-    r.skip(8 + 2 + 2 + 4 + 4);
-    entriesOnDisk = r.u64();
-    entryCount = r.u64();
-    cdSize = r.u64();
-    cdOffset = r.u64();
+    z.skip(8 + 2 + 2 + 4 + 4);
+    entriesOnDisk = z.u64();
+    entryCount = z.u64();
+    cdSize = z.u64();
+    cdOffset = z.u64();
     cdEnd = zip64Offset;
   } else if (entryCount === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) {
     throw new FormatError(file, 'The zip end record says zip64 but there is no zip64 locator before it.', eocdOffset);
@@ -237,10 +252,10 @@ export function readZip(bytes: Uint8Array, file: string): ZipArchive {
       eocdOffset,
     );
   }
-  const cd = new BinaryReader(bytes.subarray(cdOffset, cdOffset + cdSize), file, cdOffset);
+  const cd = new BinaryReader(source.read(cdOffset, cdSize), file, cdOffset);
   const entries: ZipEntry[] = [];
-  for (let i = 0; i < entryCount; i++) entries.push(readCentralEntry(cd, bytes.length, file));
-  return new ZipArchive(bytes, file, entries);
+  for (let i = 0; i < entryCount; i++) entries.push(readCentralEntry(cd, size, file));
+  return new ZipArchive(source, file, entries);
 }
 
 function readU32(bytes: Uint8Array, at: number): number {
@@ -248,22 +263,18 @@ function readU32(bytes: Uint8Array, at: number): number {
 }
 
 /** Scan back from the end for the EOCD signature (it may be followed by a comment of up to 64 KiB). */
-function findEocd(bytes: Uint8Array, file: string): number {
-  if (bytes.length < EOCD_SIZE) {
-    throw new FormatError(file, `A zip file needs at least ${EOCD_SIZE} bytes for its end record; this one has ${bytes.length}.`, 0);
-  }
-  const last = bytes.length - EOCD_SIZE;
-  const first = Math.max(0, last - MAX_COMMENT);
-  for (let at = last; at >= first; at--) {
-    if (bytes[at] !== 0x50 || readU32(bytes, at) !== EOCD) continue;
-    const commentLength = bytes[at + 20] | (bytes[at + 21] << 8);
+function findEocd(tail: Uint8Array, file: string, tailStart: number): number {
+  const last = tail.length - EOCD_SIZE;
+  for (let at = last; at >= 0; at--) {
+    if (tail[at] !== 0x50 || readU32(tail, at) !== EOCD) continue;
+    const commentLength = tail[at + 20] | (tail[at + 21] << 8);
     // The comment must reach exactly to the end of the file, else this is a stray signature.
-    if (at + EOCD_SIZE + commentLength === bytes.length) return at;
+    if (at + EOCD_SIZE + commentLength === tail.length) return at;
   }
   throw new FormatError(
     file,
     'Expected a zip end-of-central-directory record in the last 64 KiB but found none. The file might be truncated.',
-    bytes.length,
+    tailStart + tail.length,
   );
 }
 
