@@ -130,7 +130,7 @@ export async function compare(req: CompareRequest): Promise<CompareReport> {
     }
     if (firstDivergence && req.diagnose !== false) {
       progress(`Diagnosing ${firstDivergence}`);
-      diagnosis = (await timed('diagnose', () => diagnose(ref, firstDivergence!, candRecords!, rule, provider))).hypotheses;
+      diagnosis = (await timed('diagnose', () => diagnose(ref, firstDivergence!, candRecords!, rule, provider, input.tensor))).hypotheses;
     }
   } else if (weights) {
     // Weights that cannot be run: the report is the weight diff, and it fails.

@@ -86,10 +86,26 @@ export interface Diagnosis {
   readonly hypotheses: Hypothesis[];
 }
 
+/**
+ * The inputs themselves differ (the dump's `input` against the one given with --input): the
+ * preprocessing, not the model. Reversed channels are recognised; anything else is unknown.
+ */
+function diagnoseInput(reference: Tensor, candidate: Tensor, rule: ToleranceRule): Diagnosis {
+  const plain = diffMetrics(toFloat32(reference), toFloat32(candidate), rule);
+  const reversed = diffMetrics(toFloat32(reverseChannels(reference)), toFloat32(candidate), rule);
+  const bgr: Hypothesis = { cause: 'bgr-input', at: 'input', residual: reversed.scaledMaxAbs,
+    explanation: "the candidate's input is the reference input with its channels reversed (BGR instead of RGB): check the image decoding (cv2.imread gives BGR)" };
+  const unknown: Hypothesis = { cause: 'unknown', at: 'input', residual: plain.scaledMaxAbs,
+    explanation: "the candidate was fed a different input: compare the preprocessing (resize interpolation, crop, scaling to [0,1], mean/std) with `dla-lens preprocess`" };
+  return { unit: 'input', baseline: plain.scaledMaxAbs, hypotheses: reversed.pass ? [bgr, unknown] : [unknown, bgr] };
+}
+
 export async function diagnose(
   model: LoadedModel, firstDivergence: string, candidate: ReadonlyMap<string, Tensor>, rule: ToleranceRule, provider: ProviderSetting,
+  referenceInput?: Tensor,
 ): Promise<Diagnosis> {
   const target = candidate.get(firstDivergence);
+  if (firstDivergence === 'input' && target && referenceInput) return diagnoseInput(referenceInput, target, rule);
   const unit = enclosingUnit(model, firstDivergence, candidate);
   if (!target || !unit) {
     return {
