@@ -1,6 +1,6 @@
 import { walk, type ModuleNode } from '../dla/moduleTree';
 import { toFloat32, type Tensor } from '../tensor';
-import { diffMetrics, tensorStats } from './metrics';
+import { compareArrays } from './metrics';
 import type { LayerResult, ToleranceRule, Unmatched } from './types';
 
 const sameShape = (a: readonly number[], b: readonly number[]): boolean =>
@@ -35,11 +35,9 @@ export function diffLayers(
       firstDivergence ??= name;
       continue;
     }
-    const a = toFloat32(ref);
-    const b = toFloat32(cand);
-    const diff = diffMetrics(a, b, rule);
-    layers.push({ name, reference: tensorStats(a, ref.shape), candidate: tensorStats(b, cand.shape), diff });
-    if (!diff.pass) firstDivergence ??= name;
+    const m = compareArrays(toFloat32(ref), toFloat32(cand), { ref: ref.shape, cand: cand.shape }, rule);
+    layers.push({ name, ...m });
+    if (!m.diff.pass) firstDivergence ??= name;
   }
   const onlyCandidate = [...candidate.keys()].filter((k) => !reference.has(k));
   return { layers, firstDivergence, unmatched: { onlyReference, onlyCandidate, shapeMismatch } };
