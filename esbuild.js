@@ -18,6 +18,17 @@ const entries = [
     format: 'iife', target: 'es2022' },
 ].filter((e) => fs.existsSync(e.entryPoints[0]));
 
+// Integration suites run inside the real extension host (code-server or test-electron): one CJS
+// file per suite under out/ (never packaged), mocha and vscode left to the host's require.
+const suiteDir = 'test/integration/suite';
+if (!production && fs.existsSync(suiteDir)) {
+  entries.push({
+    entryPoints: fs.readdirSync(suiteDir).filter((f) => f.endsWith('.ts')).map((f) => `${suiteDir}/${f}`),
+    outdir: 'out/test/integration', platform: 'node', format: 'cjs', target: 'node20',
+    external: [...external, 'mocha'],
+  });
+}
+
 async function main() {
   for (const options of entries) {
     const ctx = await esbuild.context({ ...common, ...options });

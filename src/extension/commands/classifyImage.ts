@@ -1,0 +1,69 @@
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { Classifier, Classification } from '../classifier';
+import * as config from '../config';
+import type { Log } from '../log';
+import type { ProviderStatus } from '../statusBar';
+import type { ClassificationDocuments } from './classificationView';
+import { CHECKPOINT_EXTENSIONS, IMAGE_EXTENSIONS, fileOf, pickFile } from './pickFile';
+
+export interface ClassifyDeps {
+  readonly classifier: Classifier;
+  readonly log: Log;
+  readonly status: ProviderStatus;
+  readonly documents: ClassificationDocuments;
+}
+
+/**
+ * DLA: Classify Image, from the palette (asks for an image), the explorer context menu or the image
+ * preview's title bar (given the image's URI). Asks for the checkpoint once and remembers it in
+ * dlaLens.checkpoint; DLA: Choose Classification Checkpoint changes it.
+ */
+export async function classifyImage(deps: ClassifyDeps, arg?: unknown): Promise<Classification | undefined> {
+  const image = await imageFrom(arg);
+  if (!image) return undefined;
+  let checkpoint = config.classifyCheckpoint();
+  if (!checkpoint) {
+    checkpoint = (await chooseClassificationCheckpoint()) ?? '';
+    if (!checkpoint) return undefined;
+  }
+  const preset = config.preprocessing();
+  const provider = config.executionProvider();
+  const c = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `DLA: classifying ${path.basename(image)}…` },
+    () => deps.log.time(`Classify ${image} with ${checkpoint} (${preset}, provider ${provider})`,
+      () => deps.classifier.classify(image, checkpoint, preset, provider)),
+  );
+  deps.log.info(`Classified ${path.basename(image)}: ${c.top.map((p) => `${p.label} ${(p.prob * 100).toFixed(1)}%`).join(', ')}; ` +
+    `provider ${c.providerDetail}; load ${c.timingsMs.load.toFixed(0)} ms, preprocess ${c.timingsMs.preprocess.toFixed(0)} ms, inference ${c.timingsMs.inference.toFixed(0)} ms`);
+  deps.status.ran(c.provider, c.providerDetail);
+  await deps.documents.show(c);
+  return c;
+}
+
+async function imageFrom(arg: unknown): Promise<string | undefined> {
+  if (arg instanceof vscode.Uri) return fileOf(arg);
+  // The image preview's title button passes nothing in some versions: use the active tab's file.
+  const tab = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  if (arg === undefined && tab instanceof vscode.TabInputCustom && tab.viewType === 'imagePreview.previewEditor') {
+    return fileOf(tab.uri);
+  }
+  const picked = await pickFile({
+    title: 'DLA: Classify Image', placeHolder: 'The image to classify', extensions: IMAGE_EXTENSIONS, filterName: 'Images',
+  });
+  return picked instanceof vscode.Uri ? fileOf(picked) : picked;
+}
+
+/** DLA: Choose Classification Checkpoint: picks and remembers dlaLens.checkpoint. */
+export async function chooseClassificationCheckpoint(): Promise<string | undefined> {
+  const picked = await pickFile({
+    title: 'DLA: checkpoint for Classify Image (remembered in dlaLens.checkpoint)',
+    placeHolder: 'A timm DLA checkpoint with an ImageNet-1k head',
+    extensions: CHECKPOINT_EXTENSIONS,
+    filterName: 'Checkpoints',
+  });
+  if (!picked) return undefined;
+  const file = picked instanceof vscode.Uri ? fileOf(picked) : picked;
+  await config.rememberClassifyCheckpoint(file);
+  return file;
+}

@@ -1,0 +1,45 @@
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { reopenSide } from '../comparison/activations';
+import { ComparisonPanel, exportReport } from '../comparison/comparisonPanel';
+import { readReport } from '../comparison/reportFile';
+import type { Log } from '../log';
+import { fileOf, pickFile } from './pickFile';
+
+/** DLA: Export Report: the comparison shown last, as JSON (HTML once the compare engine provides it). */
+export async function exportActiveReport(arg?: unknown): Promise<string | undefined> {
+  const panel = ComparisonPanel.active;
+  if (!panel) {
+    throw new Error('There is no comparison to export: run DLA: Compare Checkpoints (or DLA: Open Report) first.');
+  }
+  const target = arg instanceof vscode.Uri ? arg : undefined;
+  const format = target
+    ? (target.path.endsWith('.html') ? 'html' : 'json')
+    : (await vscode.window.showQuickPick(
+      [{ label: 'JSON', description: 'the report, reopenable with DLA: Open Report', value: 'json' as const },
+        { label: 'HTML', description: 'a self-contained page (from the compare engine)', value: 'html' as const }],
+      { title: 'DLA: Export Report', placeHolder: 'Format' }))?.value;
+  if (!format) return undefined;
+  const saved = await exportReport(panel.report, format, target);
+  if (saved && !target) void vscode.window.showInformationMessage(`DLA: report saved to ${saved}.`);
+  return saved;
+}
+
+/** DLA: Open Report: a report JSON written by Export Report, shown in the comparison view. */
+export async function openReport(extensionUri: vscode.Uri, log: Log, arg?: unknown): Promise<ComparisonPanel | undefined> {
+  let file: string | undefined;
+  if (arg instanceof vscode.Uri) file = fileOf(arg);
+  else {
+    const picked = await pickFile({ title: 'DLA: Open Report', placeHolder: 'A report JSON written by DLA: Export Report', extensions: ['json'], filterName: 'DLA Lens report' });
+    file = picked instanceof vscode.Uri ? fileOf(picked) : picked;
+  }
+  if (!file) return undefined;
+  const report = await log.time(`Read report ${file}`, () => readReport(file));
+  return ComparisonPanel.show(extensionUri, log, {
+    report,
+    title: `DLA: ${path.basename(file)}`,
+    reportFile: file,
+    reference: reopenSide(report.reference),
+    candidate: reopenSide(report.candidate),
+  });
+}

@@ -1,0 +1,49 @@
+import * as vscode from 'vscode';
+
+/**
+ * Typed access to the `dlaLens.*` settings declared in package.json. Defaults live in package.json;
+ * the fallbacks here only guard against a user writing a wrong type into settings.json.
+ */
+export type ProviderSetting = 'auto' | 'cuda' | 'webgpu' | 'cpu';
+export type PreprocessingSetting = 'timm' | 'paddle';
+
+const SECTION = 'dlaLens';
+
+function section(scope?: vscode.Uri): vscode.WorkspaceConfiguration {
+  return vscode.workspace.getConfiguration(SECTION, scope);
+}
+
+function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback: T): T {
+  return typeof value === 'string' && (allowed as readonly string[]).includes(value) ? (value as T) : fallback;
+}
+
+export function executionProvider(): ProviderSetting {
+  return oneOf(section().get('executionProvider'), ['auto', 'cuda', 'webgpu', 'cpu'] as const, 'auto');
+}
+
+export function preprocessing(): PreprocessingSetting {
+  return oneOf(section().get('preprocessing'), ['timm', 'paddle'] as const, 'timm');
+}
+
+export function tolerance(): number {
+  const t = section().get('tolerance');
+  return typeof t === 'number' && Number.isFinite(t) && t > 0 ? t : 1e-3;
+}
+
+/** The checkpoint Classify Image uses; '' when not chosen yet. */
+export function classifyCheckpoint(scope?: vscode.Uri): string {
+  const c = section(scope).get('checkpoint');
+  return typeof c === 'string' ? c : '';
+}
+
+export async function rememberClassifyCheckpoint(file: string): Promise<void> {
+  // Workspace scope when a folder is open: the checkpoint usually belongs to the project.
+  const target = vscode.workspace.workspaceFolders?.length
+    ? vscode.ConfigurationTarget.Workspace
+    : vscode.ConfigurationTarget.Global;
+  await section().update('checkpoint', file, target);
+}
+
+export function affects(e: vscode.ConfigurationChangeEvent, key: 'executionProvider' | 'preprocessing' | 'tolerance' | 'checkpoint'): boolean {
+  return e.affectsConfiguration(`${SECTION}.${key}`);
+}

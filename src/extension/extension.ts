@@ -1,0 +1,92 @@
+import * as vscode from 'vscode';
+import type { CompareReport } from '../model/compare/types';
+import { CheckpointEditorProvider } from './checkpointEditor/checkpointEditor';
+import { Classifier } from './classifier';
+import { ClassificationDocuments } from './commands/classificationView';
+import { chooseClassificationCheckpoint, classifyImage } from './commands/classifyImage';
+import { openCheckpoint } from './commands/checkpointCommands';
+import { compareCheckpoints, defaultStorage } from './commands/compareCheckpoints';
+import { exportActiveReport, openReport } from './commands/reportCommands';
+import { ComparisonPanel } from './comparison/comparisonPanel';
+import { Disposable } from './disposable';
+import { Log, errorMessage } from './log';
+import { ProviderStatus } from './statusBar';
+
+/**
+ * Everything the extension registers hangs off one Disposable, itself registered with the context,
+ * so deactivation (and a test that disposes it) leaves nothing behind.
+ */
+class DlaLens extends Disposable {
+  readonly log = this._register(new Log());
+  readonly status = this._register(new ProviderStatus());
+  private readonly classifier = new Classifier();
+
+  constructor(private readonly context: vscode.ExtensionContext) {
+    super();
+    this._register({ dispose: () => void this.classifier.dispose() });
+    this._register(CheckpointEditorProvider.register(context, this.log));
+    this._register(ComparisonPanel.register(context, this.log));
+    const documents = this._register(ClassificationDocuments.register());
+    const classify = { classifier: this.classifier, log: this.log, status: this.status, documents };
+
+    const compare = { extensionUri: context.extensionUri, storageUri: defaultStorage(context), log: this.log, status: this.status };
+    this.command('dlaLens.compareCheckpoints', (arg) => compareCheckpoints(compare, arg));
+    this.command('dlaLens.compareWith', (arg) => compareCheckpoints(compare, arg instanceof vscode.Uri ? arg : undefined));
+    this.command('dlaLens.classifyImage', (arg) => classifyImage(classify, arg));
+    this.command('dlaLens.chooseCheckpoint', () => chooseClassificationCheckpoint());
+    this.command('dlaLens.openCheckpoint', (arg) => openCheckpoint(arg));
+    this.command('dlaLens.exportReport', (arg) => exportActiveReport(arg));
+    this.command('dlaLens.openReport', (arg) => openReport(context.extensionUri, this.log, arg));
+    this.log.info(`DLA Lens ${context.extension.packageJSON.version} activated (${vscode.env.appName} ${vscode.version}, ${vscode.env.uiKind === vscode.UIKind.Web ? 'web' : 'desktop'} UI).`);
+  }
+
+  /** The last command failure, for the API below. */
+  lastError: { readonly command: string; readonly message: string } | undefined;
+
+  /**
+   * Registers a command whose failures reach the user as one actionable message (and the log).
+   * It does not rethrow: VS Code would add a second, less useful "command failed" notification.
+   */
+  private command(id: string, run: (arg?: unknown) => Promise<unknown>): void {
+    this._register(vscode.commands.registerCommand(id, async (arg?: unknown) => {
+      try {
+        return await run(arg);
+      } catch (err) {
+        this.lastError = { command: id, message: errorMessage(err) };
+        this.log.error(`${id} failed`, err);
+        void vscode.window.showErrorMessage(errorMessage(err), 'Show Log').then((choice) => choice && this.log.show());
+        return undefined;
+      }
+    }));
+  }
+}
+
+/** What activate() returns: read-only facts for integration tests and other extensions. */
+export interface DlaLensApi {
+  /** The last command that failed and its message (commands report errors to the user, not to callers). */
+  lastError(): { readonly command: string; readonly message: string } | undefined;
+  /** Forgets the last failure (tests call it before the command they check). */
+  clearLastError(): void;
+  /** Render timings reported by comparison views. */
+  renders(): readonly { readonly what: string; readonly nodes: number; readonly ms: number }[];
+  /** The report of the comparison view shown last. */
+  activeReport(): CompareReport | undefined;
+  /** The status bar text ("$(chip) DLA: cpu"). */
+  statusText(): string;
+}
+
+export function activate(context: vscode.ExtensionContext): DlaLensApi {
+  const lens = new DlaLens(context);
+  context.subscriptions.push(lens);
+  return {
+    lastError: () => lens.lastError,
+    clearLastError: () => { lens.lastError = undefined; },
+    renders: () => [...ComparisonPanel.renders],
+    statusText: () => lens.status.text,
+    activeReport: () => ComparisonPanel.active?.report,
+  };
+}
+
+export function deactivate(): void {
+  // Everything is disposed through context.subscriptions.
+}

@@ -1,0 +1,305 @@
+import { MessageType, type ComparisonData } from '../../shared/protocol';
+import * as controls from '../controls';
+import type { HostConnection } from '../messaging';
+import { vscodeApi } from '../vscodeApi';
+import { ColourScale, drawLegend } from './colour';
+import { DetailPane } from './detailPane';
+import { el, fmt } from './format';
+import { METRICS, fails, firstDivergence, isMetric, metricValue, moduleOfRecord, type MetricId } from './metrics';
+import { Tooltip } from './tooltip';
+import { HEAD_ID, buildTreeData, type TreeNodeData } from './treeData';
+import { TreeView } from './treeView';
+
+/** What survives hiding the panel and reloading the window (with the host's restoreKey). */
+interface ViewState {
+  readonly restoreKey?: string;
+  readonly metric: MetricId;
+  readonly tolerance: number;
+  readonly onlyFailing: boolean;
+  readonly search: string;
+  readonly expanded?: readonly string[];
+  readonly selected?: string;
+  readonly zoom?: { x: number; y: number; k: number };
+}
+
+const HISTOGRAM_BINS = 64;
+
+/**
+ * The comparison page: toolbar, summary, legend, the tree, the hover card and the detail pane.
+ * The only place where messaging meets rendering: it asks the host for data and hands plain values
+ * to the drawing modules.
+ */
+export class ComparisonApp {
+  private data: ComparisonData | undefined;
+  private tree: TreeView | undefined;
+  private treeData: TreeNodeData | undefined;
+  private state: ViewState;
+  private layouts = 0;
+  private readonly app: HTMLElement;
+  private readonly summary = el('div', undefined, 'summary');
+  private readonly legend = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  private readonly treeBox = el('div', undefined, 'tree-box');
+  private readonly status = el('span', '', 'status');
+  private readonly tooltip: Tooltip;
+  private readonly detail: DetailPane;
+  private readonly toleranceField: controls.Control<string>;
+
+  constructor(private readonly host: HostConnection) {
+    this.state = { metric: 'scaledMaxAbs', tolerance: 1e-3, onlyFailing: false, search: '', ...vscodeApi<ViewState>().getState() };
+    this.app = document.getElementById('app')!;
+    this.app.removeAttribute('aria-busy');
+    this.app.replaceChildren();
+    this.app.className = 'comparison';
+
+    const bar = el('div', undefined, 'toolbar');
+    bar.append(
+      controls.dropdown('metric', 'Colour by', METRICS.map((m) => ({ value: m.id, label: m.label })), this.state.metric, (v) => this.setMetric(v)).element,
+    );
+    this.toleranceField = controls.textField('tolerance', 'Tolerance', String(this.state.tolerance), '1e-3', (v) => this.setTolerance(v), { size: 8 });
+    bar.append(
+      this.toleranceField.element,
+      controls.checkbox('only-failing', 'Only failing', this.state.onlyFailing, (v) => this.setOnlyFailing(v)).element,
+      controls.textField('search', 'Search', this.state.search, 'module path, e.g. level3.tree2', (v) => this.setSearch(v)).element,
+      controls.button('expand-all', 'Expand all', () => this.expandAll()),
+      controls.button('reset-view', 'Reset', () => this.resetView()),
+      controls.button('export-json', 'Export JSON', () => void this.export()),
+      this.status,
+    );
+    this.legend.id = 'legend';
+    this.treeBox.id = 'tree';
+    const main = el('div', undefined, 'main');
+    main.append(this.treeBox);
+    this.app.append(bar, this.summary, this.legend, main);
+    this.tooltip = new Tooltip(document.body);
+    this.detail = new DetailPane(main, () => this.select(undefined));
+  }
+
+  async start(): Promise<void> {
+    try {
+      const reply = await this.host.request({ type: MessageType.Ready });
+      if (reply.type !== MessageType.ComparisonData) throw new Error(`Expected comparison data, got '${reply.type}'.`);
+      this.show(reply.data);
+    } catch (err) {
+      this.fatal(err);
+    }
+  }
+
+  /** A new comparison, or the first one. UI state is kept only for the same comparison. */
+  show(data: ComparisonData): void {
+    const same = this.state.restoreKey === data.restoreKey;
+    this.state = same
+      ? this.state
+      : { metric: this.state.metric, tolerance: data.tolerance, onlyFailing: false, search: '', restoreKey: data.restoreKey };
+    this.toleranceField.value = String(this.state.tolerance);
+    this.data = data;
+    this.treeData = buildTreeData(data);
+    this.treeBox.replaceChildren();
+    this.layouts = 0;
+    this.tree = new TreeView(this.treeBox, this.treeData, {
+      onHover: (n, e) => (n ? this.tooltip.show(n, e.clientX, e.clientY, this.state.tolerance) : this.tooltip.hide()),
+      onSelect: (n) => this.select(n),
+      onLayout: (ms, nodes) => this.laidOut(ms, nodes),
+      onViewChange: () => this.save(),
+    });
+    this.renderSummary();
+    this.applyColouring();
+    const first = this.firstDivergenceNode();
+    this.tree.setFirstDivergence(first);
+    if (same && this.state.expanded) this.tree.setExpanded(this.state.expanded);
+    if (first) this.tree.expandPathTo(first);
+    if (this.state.search) this.tree.search(this.state.search);
+    this.tree.setOnlyFailing(this.state.onlyFailing);
+    this.tree.setSelected(this.state.selected);
+    this.tree.update(undefined, false);
+    if (same && this.state.zoom) this.tree.setZoom(this.state.zoom);
+    else {
+      this.tree.fit();
+      if (first) this.tree.centreOn(first);
+    }
+    if (this.state.selected) {
+      const n = this.find(this.state.selected);
+      if (n) this.select(n);
+    }
+    this.save();
+  }
+
+  reveal(id: string): void {
+    if (!this.tree) return;
+    const target = this.tree.has(id) ? id : moduleOfRecord(id);
+    this.tree.expandPathTo(target);
+    this.tree.update(target);
+    this.tree.centreOn(target);
+    const n = this.find(target);
+    if (n) this.select(n);
+  }
+
+  private laidOut(ms: number, nodes: number): void {
+    this.layouts++;
+    this.treeBox.dataset.layouts = String(this.layouts);
+    this.treeBox.dataset.renderMs = ms.toFixed(1);
+    this.treeBox.dataset.nodes = String(nodes);
+    this.host.notify({ type: MessageType.Rendered, what: 'layout', nodes, ms });
+  }
+
+  private firstDivergenceNode(): string | undefined {
+    if (!this.data) return undefined;
+    const l = firstDivergence(this.data.layers, this.state.tolerance);
+    if (!l) return undefined;
+    return l.name === 'logits' ? HEAD_ID : moduleOfRecord(l.name);
+  }
+
+  private applyColouring(): void {
+    if (!this.tree || !this.data || !this.treeData) return;
+    const metric = this.state.metric;
+    const tol = this.state.tolerance;
+    const scale = new ColourScale(this.data.layers.map((l) => metricValue(l, metric)));
+    this.tree.setColouring({
+      value: (n) => (n.layer ? metricValue(n.layer, metric) : undefined),
+      fails: (n) => n.records.some((l) => fails(l, tol)),
+      scale,
+      tolerance: tol,
+    });
+    const label = METRICS.find((m) => m.id === metric)!.label;
+    drawLegend(this.legend, scale, label, metric === 'scaledMaxAbs' || metric === 'localScaledMaxAbs' ? tol : undefined);
+  }
+
+  private setMetric(v: string): void {
+    if (!isMetric(v) || !this.tree) return;
+    this.state = { ...this.state, metric: v };
+    this.applyColouring();
+    // A metric changes colours only: no layout, so positions and the user's zoom stay put.
+    const ms = this.tree.recolour();
+    this.treeBox.dataset.recolourMs = ms.toFixed(1);
+    this.host.notify({ type: MessageType.Rendered, what: 'recolour', nodes: Number(this.treeBox.dataset.nodes ?? 0), ms });
+    this.save();
+  }
+
+  private setTolerance(v: string): void {
+    const tol = Number(v);
+    const field = this.toleranceField.element;
+    if (!(tol > 0) || !Number.isFinite(tol)) {
+      field.classList.add('invalid');
+      this.status.textContent = `Tolerance must be a positive number, e.g. 1e-3; '${v}' is not.`;
+      return;
+    }
+    field.classList.remove('invalid');
+    this.status.textContent = '';
+    this.state = { ...this.state, tolerance: tol };
+    if (!this.tree) return;
+    this.applyColouring();
+    const first = this.firstDivergenceNode();
+    this.tree.setFirstDivergence(first);
+    if (first) this.tree.expandPathTo(first);
+    this.tree.update();
+    this.renderSummary();
+    this.save();
+  }
+
+  private setOnlyFailing(on: boolean): void {
+    this.state = { ...this.state, onlyFailing: on };
+    this.tree?.setOnlyFailing(on);
+    this.tree?.update();
+    this.save();
+  }
+
+  private setSearch(q: string): void {
+    this.state = { ...this.state, search: q };
+    if (!this.tree) return;
+    const found = this.tree.search(q);
+    this.tree.update();
+    this.status.textContent = q.trim() ? `${found.length} match${found.length === 1 ? '' : 'es'}` : '';
+    if (found.length > 0) this.tree.centreOn(found[0]);
+    this.save();
+  }
+
+  private expandAll(): void {
+    this.tree?.expandAll();
+    this.tree?.update();
+    this.save();
+  }
+
+  private resetView(): void {
+    if (!this.tree) return;
+    this.tree.resetExpansion();
+    const first = this.firstDivergenceNode();
+    if (first) this.tree.expandPathTo(first);
+    this.tree.update();
+    this.tree.fit();
+    this.save();
+  }
+
+  private find(id: string): TreeNodeData | undefined {
+    const walk = (n: TreeNodeData): TreeNodeData | undefined => (n.id === id ? n : n.children.map(walk).find(Boolean));
+    return this.treeData ? walk(this.treeData) : undefined;
+  }
+
+  private select(n: TreeNodeData | undefined): void {
+    this.state = { ...this.state, selected: n?.id };
+    this.tree?.setSelected(n?.id);
+    this.save();
+    if (!n) return;
+    this.detail.open(n, this.state.tolerance);
+    if (!n.layer) return;
+    if (!this.data?.detailAvailable) {
+      this.detail.error('Per-channel errors need the activations of both sides, which this reopened report no longer has; run the comparison again.');
+      return;
+    }
+    this.detail.loading();
+    const layer = n.layer.name;
+    this.host.request({ type: MessageType.GetLayerDetail, layer, bins: HISTOGRAM_BINS }).then(
+      (reply) => { if (this.state.selected === n.id) this.detail.show(reply.detail); },
+      (err: Error) => { if (this.state.selected === n.id) this.detail.error(err.message); },
+    );
+  }
+
+  private async export(): Promise<void> {
+    try {
+      const reply = await this.host.request({ type: MessageType.ExportReport, format: 'json' });
+      this.status.textContent = reply.message;
+    } catch (err) {
+      this.status.textContent = (err as Error).message;
+    }
+  }
+
+  private renderSummary(): void {
+    const d = this.data;
+    if (!d) return;
+    const tol = this.state.tolerance;
+    const failing = d.layers.filter((l) => l.name !== 'input' && fails(l, tol)).length;
+    const first = firstDivergence(d.layers, tol);
+    const line = el('div');
+    line.append(
+      el('strong', d.variant),
+      el('span', ` · reference ${basename(d.reference.file)} vs candidate ${basename(d.candidate.file)} · input ${d.input.source} [${d.input.shape.join('×')}] · ${d.provider} · `),
+      el('span', `${failing} of ${d.layers.length} records over ${fmt(tol, 2)}`, failing ? 'bad' : 'good'),
+    );
+    const parts: HTMLElement[] = [line];
+    if (first) {
+      const a = el('a', first.name, 'first-link');
+      a.id = 'first-divergence';
+      a.href = '#';
+      a.addEventListener('click', (e) => { e.preventDefault(); this.reveal(first.name); });
+      const p = el('div');
+      p.append(el('span', 'First divergence: '), a);
+      parts.push(p);
+    } else {
+      parts.push(el('div', 'No divergence at this tolerance.', 'good'));
+    }
+    for (const h of d.diagnosis.slice(0, 3)) parts.push(el('div', `Diagnosis: ${h.explanation} (at ${h.at}, residual ${fmt(h.residual)})`, 'diagnosis'));
+    this.summary.replaceChildren(...parts);
+  }
+
+  private save(): void {
+    const zoom = this.tree?.zoomTransform;
+    this.state = { ...this.state, expanded: this.tree?.expandedIds(), ...(zoom ? { zoom } : {}) };
+    vscodeApi<ViewState>().setState(this.state);
+  }
+
+  private fatal(err: unknown): void {
+    this.app.replaceChildren(el('p', `Could not show the comparison: ${(err as Error).message ?? String(err)}`, 'bad'));
+  }
+}
+
+function basename(p: string): string {
+  return p.split(/[\\/]/).pop() ?? p;
+}

@@ -1,0 +1,31 @@
+import { MessageType, assertNever } from '../shared/protocol';
+import { CheckpointPage } from './checkpoint/checkpointPage';
+import { ComparisonApp } from './comparison/comparisonApp';
+import { HostConnection } from './messaging';
+
+/**
+ * One bundle for both pages; the host's static HTML says which one this is (data-page). Each page
+ * sends Ready and is then given its data.
+ */
+function reportProtocolError(e: Error): void {
+  console.error(`DLA Lens webview: ${e.message}`);
+}
+
+const page = document.body.dataset.page;
+if (page === 'comparison') {
+  let app: ComparisonApp | undefined;
+  const host = new HostConnection((m) => {
+    switch (m.type) {
+      case MessageType.ComparisonChanged: app?.show(m.data); break;
+      case MessageType.RevealModule: app?.reveal(m.id); break;
+      default: assertNever(m, 'push message');
+    }
+  }, reportProtocolError);
+  app = new ComparisonApp(host);
+  void app.start();
+} else if (page === 'checkpoint') {
+  const host = new HostConnection(() => undefined, reportProtocolError);
+  void new CheckpointPage(host).start();
+} else {
+  document.getElementById('app')!.textContent = `Unknown page '${page}'.`;
+}

@@ -1,0 +1,65 @@
+import * as assert from 'assert';
+import * as vscode from 'vscode';
+import { activeApi, closeAllEditors, referenceFile, until, workspaceFile } from './helpers';
+
+describe('Comparison view', function () {
+  this.timeout(60_000);
+  afterEach(closeAllEditors);
+
+  it('opens a saved report, renders its tree, and reports the render time', async () => {
+    const api = await activeApi();
+    api.clearLastError();
+    const before = api.renders().length;
+    await vscode.commands.executeCommand('dlaLens.openReport', workspaceFile('dla60-bn-eps.report.json'));
+    assert.strictEqual(api.lastError(), undefined, api.lastError()?.message);
+    const tab = await until('the comparison tab', () => {
+      const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+      return input instanceof vscode.TabInputWebview ? input : undefined;
+    });
+    assert.match(tab.viewType, /dlaLens\.comparison$/);
+    const render = await until('a layout from the webview', () => api.renders().slice(before).find((r) => r.what === 'layout'));
+    assert.ok(render.nodes > 20, `only ${render.nodes} nodes laid out`);
+  });
+
+  it('exports the shown report as JSON', async () => {
+    const api = await activeApi();
+    api.clearLastError();
+    await vscode.commands.executeCommand('dlaLens.openReport', workspaceFile('dla60-bn-eps.report.json'));
+    const target = workspaceFile('exported.report.json');
+    const saved = await vscode.commands.executeCommand<string | undefined>('dlaLens.exportReport', target);
+    assert.strictEqual(saved, target.fsPath, api.lastError()?.message);
+    const text = Buffer.from(await vscode.workspace.fs.readFile(target)).toString('utf8');
+    const report = JSON.parse(text);
+    assert.strictEqual(report.version, 1);
+    assert.strictEqual(report.layers.length, 251);
+  });
+
+  it('Compare Checkpoints: the same weights as .pth and .pdparams agree at every layer', async () => {
+    const api = await activeApi();
+    api.clearLastError();
+    await vscode.commands.executeCommand('dlaLens.compareCheckpoints', {
+      reference: workspaceFile('dla46_c.pth').fsPath, candidate: workspaceFile('dla46_c.pdparams').fsPath, seed: 0,
+    });
+    assert.strictEqual(api.lastError(), undefined, api.lastError()?.message);
+    const report = api.activeReport();
+    assert.ok(report);
+    assert.strictEqual(report.reference.variant, 'dla46_c');
+    assert.strictEqual(report.firstDivergence, null);
+    assert.ok(report.layers.length > 100);
+    assert.ok(report.layers.every((l) => l.diff.pass));
+  });
+
+  it('Compare Checkpoints: a dump with a BatchNorm-epsilon mistake diverges at the first BatchNorm of level3', async () => {
+    const api = await activeApi();
+    api.clearLastError();
+    await vscode.commands.executeCommand('dlaLens.compareCheckpoints', {
+      reference: referenceFile('dla60.pth'), dump: workspaceFile('dla60_candidate_bn_eps_acts_64.npz').fsPath,
+    });
+    assert.strictEqual(api.lastError(), undefined, api.lastError()?.message);
+    const report = api.activeReport();
+    assert.ok(report);
+    assert.strictEqual(report.firstDivergence, 'level3.tree1.project.1');
+    assert.ok(report.layers.filter((l) => l.name.startsWith('level2')).every((l) => l.diff.pass), 'level2 passes');
+    assert.strictEqual(report.diagnosis[0]?.cause, 'bn-eps', JSON.stringify(report.diagnosis[0]));
+  });
+});
