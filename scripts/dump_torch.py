@@ -18,6 +18,7 @@ Examples:
 import argparse
 import collections
 import importlib.util
+import re
 import sys
 
 
@@ -31,13 +32,19 @@ def load_factory(spec):
     return getattr(module, name)
 
 
+STAGE = re.compile(r'^(base_layer|level\d+)$')
+
+
 def should_hook(name, module, model, all_modules):
     if name == '':
         return False
     if all_modules or not list(module.children()):
         return True
-    # DLA containers and the model's direct children (stages) are recorded too.
-    return type(module).__name__.startswith('Dla') or '.' not in name
+    if hasattr(model, 'base_layer'):
+        # DLA: its containers (DlaTree, DlaRoot, blocks) and the stages, as timm's reference dump.
+        return type(module).__name__.startswith('Dla') or bool(STAGE.match(name))
+    # Any other model: leaves and the model's direct children.
+    return '.' not in name
 
 
 def dump(model, x, all_modules=False):

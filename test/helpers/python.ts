@@ -1,0 +1,26 @@
+import { spawnSync } from 'child_process';
+
+/**
+ * Debian's Python with torch, for the tests of the optional Python helper scripts (never needed by
+ * the extension or the CLI). Locally a missing torch skips those tests with this reason; in CI
+ * (CI=true, where .ci/run installs python3-torch) it fails them instead, so they cannot silently
+ * stop running.
+ */
+export const PYTHON = process.env.DLA_LENS_PYTHON ?? '/usr/bin/python3';
+
+let cached: boolean | undefined;
+export function hasTorch(): boolean {
+  cached ??= spawnSync(PYTHON, ['-c', 'import torch, numpy'], { stdio: 'ignore' }).status === 0;
+  return cached;
+}
+
+/** `skip` option for node:test: false when torch is there or when running in CI. */
+export function skipWithoutTorch(): string | false {
+  if (hasTorch() || process.env.CI === 'true') return false;
+  return `${PYTHON} cannot import torch and numpy (apt-get install python3-torch); CI installs them`;
+}
+
+export function runPython(args: string[], cwd?: string): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(PYTHON, args, { cwd, encoding: 'utf8', maxBuffer: 64 << 20 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
