@@ -16,6 +16,10 @@ const entries = [
     format: 'cjs', target: 'node20', external },
   { entryPoints: ['src/webview/main.ts'], outfile: 'dist/webview.js', platform: 'browser',
     format: 'iife', target: 'es2022' },
+  // The HTML report's page (src/model/compare/htmlReport.ts inlines it into each report): always
+  // minified and without a sourcemap, since it travels inside every report file.
+  { entryPoints: ['src/webview/report/reportMain.ts'], outfile: 'dist/report.js', platform: 'browser',
+    format: 'iife', target: 'es2022', minify: true, sourcemap: false },
 ].filter((e) => fs.existsSync(e.entryPoints[0]));
 
 // Integration suites run inside the real extension host (code-server or test-electron): one CJS

@@ -7,7 +7,7 @@ import * as path from 'path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { CHROMIUM } from './paths';
 
-const ARGS = [
+export const CHROMIUM_ARGS = [
   '--no-sandbox', // runs as root in CI containers
   '--disable-gpu',
   '--disable-quic',
@@ -24,7 +24,7 @@ export async function launchBrowser(runDir: string, opts: { colorScheme?: 'dark'
   return chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ARGS,
+    args: CHROMIUM_ARGS,
     viewport: { width: 1440, height: 900 },
     colorScheme: opts.colorScheme ?? 'dark',
   });

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the real-VS-Code tests need: Debian's chromium (driven by playwright-core) and
 # code-server (a real VS Code: browser workbench + Node extension host) from the npm registry.
-# Idempotent: a second run with everything present does nothing and takes about a second.
+# Usage: install.sh [--no-browser]. Idempotent: a second run with everything present does nothing and takes about a second.
 # Everything lands in $DLA_TOOLS_DIR (default: <repo>/.tools, gitignored), never in the project's
 # node_modules or the home folder. See ../shared/notes/real-vscode-testing.md for the measured facts.
 set -euo pipefail
@@ -11,7 +11,9 @@ TOOLS="${DLA_TOOLS_DIR:-$ROOT/.tools}"
 CS_VERSION="${CODE_SERVER_VERSION:-4.100.3}"
 CS_DIR="$TOOLS/code-server"
 CS_BIN="$CS_DIR/node_modules/code-server/out/node/entry.js"
-APT_PACKAGES=(chromium build-essential python3 pkg-config libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev ripgrep)
+APT_PACKAGES=(build-essential python3 pkg-config libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev ripgrep)
+# --no-browser (npm start): code-server only; the tests' Chromium is not needed to serve.
+[ "${1:-}" = "--no-browser" ] || APT_PACKAGES=(chromium "${APT_PACKAGES[@]}")
 
 log() { echo "[install-code-server] $*"; }
 

@@ -4,7 +4,7 @@
  * stopping it also ends the extension host it spawned. Stopping is registered for every way this
  * process can end, because an orphaned code-server keeps its port and its extension host.
  */
-import { spawn, type ChildProcess } from 'child_process';
+import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as net from 'net';
@@ -22,6 +22,10 @@ export interface CodeServerOptions {
   readonly port?: number;
   /** Bind address; loopback unless the caller asks otherwise. */
   readonly host?: string;
+  /** Folder the workbench opens when its URL names none (code-server's positional argument). */
+  readonly folder?: string;
+  /** Extra code-server arguments (`--install-extension file.vsix` for a one-shot install run). */
+  readonly args?: readonly string[];
 }
 
 export interface CodeServer {
@@ -30,6 +34,8 @@ export interface CodeServer {
   readonly host: string;
   readonly logFile: string;
   readonly extensionsDir: string;
+  /** Settles when code-server exits, with how it did ("code 0", "SIGTERM"). */
+  readonly exited: Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -75,6 +81,7 @@ function healthy(url: string): Promise<boolean> {
 
 const live = new Set<ChildProcess>();
 let hooksInstalled = false;
+let stopping = false;
 
 /** SIGTERM to the whole group; the caller escalates. Synchronous, so it also works in 'exit'. */
 function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
@@ -86,6 +93,20 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
+/**
+ * Every code-server this process started, stopped: SIGTERM to each group, SIGKILL to what is left
+ * after `graceMs`. Also what Ctrl-C does (`npm start`), so the extension host gets its deactivate().
+ */
+export async function stopAll(graceMs = 3000): Promise<void> {
+  const children = [...live];
+  if (children.length === 0) return;
+  const gone = Promise.all(children.map((c) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r())))));
+  for (const c of children) signalGroup(c, 'SIGTERM');
+  await Promise.race([gone, new Promise((r) => setTimeout(r, graceMs))]);
+  // The extension host may outlive its parent by a moment; make sure every group is empty.
+  for (const c of children) signalGroup(c, 'SIGKILL');
+}
+
 function installExitHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
@@ -94,14 +115,16 @@ function installExitHooks(): void {
   });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(sig, () => {
-      for (const c of live) signalGroup(c, 'SIGKILL');
-      process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1));
+      const code = 128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1);
+      // A second Ctrl-C while stopping: no more waiting.
+      if (stopping) process.exit(code);
+      stopping = true;
+      void stopAll().finally(() => process.exit(code));
     });
   }
 }
-
 export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServer> {
-  assertToolsInstalled();
+  assertToolsInstalled({ browser: false });
   installExitHooks();
   const host = opts.host ?? '127.0.0.1';
   const port = opts.port ?? (await freePort(host));
@@ -131,6 +154,8 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
     '--disable-getting-started-override',
     '--user-data-dir', dirs.userData,
     '--extensions-dir', dirs.extensions,
+    ...(opts.args ?? []),
+    ...(opts.folder ? [opts.folder] : []),
   ];
   // detached = setsid(): code-server leads a new process group that we can kill as a whole.
   const child = spawn(process.execPath, args, {
@@ -141,10 +166,11 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
   fs.closeSync(log);
   live.add(child);
   let exited: string | null = null;
-  child.on('exit', (code, signal) => {
-    exited = `code ${code ?? signal}`;
+  const exitedPromise = new Promise<string>((resolve) => child.on('exit', (code, signal) => {
+    exited = code !== null ? `code ${code}` : `${signal}`;
     live.delete(child);
-  });
+    resolve(exited);
+  }));
 
   const url = `http://${host}:${port}`;
   const deadline = Date.now() + 30_000;
@@ -161,7 +187,7 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
   }
 
   return {
-    url, port, host, logFile, extensionsDir: dirs.extensions,
+    url, port, host, logFile, extensionsDir: dirs.extensions, exited: exitedPromise,
     async stop() {
       if (!live.has(child)) return;
       const gone = new Promise<void>((r) => child.once('exit', () => r()));
@@ -173,4 +199,24 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
       signalGroup(child, 'SIGKILL');
     },
   };
+}
+
+/**
+ * `code-server --install-extension FILE.vsix` into the extensions folder a later
+ * startCodeServer({ runDir }) uses (a one-shot CLI run; no server). Returns its output and time.
+ */
+export function installVsix(runDir: string, vsix: string): { output: string; ms: number } {
+  assertToolsInstalled({ browser: false });
+  const extensions = path.join(runDir, 'extensions');
+  const userData = path.join(runDir, 'user-data');
+  fs.mkdirSync(extensions, { recursive: true });
+  fs.mkdirSync(userData, { recursive: true });
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, [
+    CODE_SERVER_ENTRY, '--extensions-dir', extensions, '--user-data-dir', userData,
+    '--disable-telemetry', '--install-extension', vsix, '--force',
+  ], { encoding: 'utf8', timeout: 120_000 });
+  const output = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
+  if (r.status !== 0) throw new Error(`code-server --install-extension ${vsix} failed (${r.status ?? r.signal}):\n${output}`);
+  return { output, ms: Date.now() - t0 };
 }

@@ -1,3 +1,4 @@
+import * as path from 'path';
 import * as vscode from 'vscode';
 
 /**
@@ -30,10 +31,17 @@ export function tolerance(): number {
   return typeof t === 'number' && Number.isFinite(t) && t > 0 ? t : 1e-3;
 }
 
-/** The checkpoint Classify Image uses; '' when not chosen yet. */
+/**
+ * The checkpoint Classify Image uses; '' when not chosen yet. A relative path (or one starting with
+ * `${workspaceFolder}`) is taken relative to the workspace folder of `scope` (else the first one),
+ * so a project's .vscode/settings.json can name its own checkpoint portably.
+ */
 export function classifyCheckpoint(scope?: vscode.Uri): string {
   const c = section(scope).get('checkpoint');
-  return typeof c === 'string' ? c : '';
+  if (typeof c !== 'string' || c === '') return '';
+  const folder = (scope && vscode.workspace.getWorkspaceFolder(scope)) ?? vscode.workspace.workspaceFolders?.[0];
+  const expanded = folder ? c.replace(/^\$\{workspaceFolder\}/, folder.uri.fsPath) : c;
+  return folder && !path.isAbsolute(expanded) ? path.join(folder.uri.fsPath, expanded) : expanded;
 }
 
 export async function rememberClassifyCheckpoint(file: string): Promise<void> {

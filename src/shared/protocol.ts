@@ -270,6 +270,12 @@ export interface ReplyFor {
 
 export const MAX_HISTOGRAM_BINS = 256;
 
+/**
+ * The standalone HTML report (src/model/compare/htmlReport.ts) carries its ComparisonData, as JSON,
+ * in `<script type="application/json" id="dla-report-data">`; its page script reads it from there.
+ */
+export const REPORT_DATA_ELEMENT_ID = 'dla-report-data';
+
 // ---------------------------------------------------------------------------------------------
 // Validation. Each check names the message type and the field, so a protocol bug reads as one line.
 

@@ -6,6 +6,7 @@
 import {
   provideVSCodeDesignSystem, vsCodeButton, vsCodeCheckbox, vsCodeDropdown, vsCodeOption, vsCodeTextField,
 } from '@vscode/webview-ui-toolkit';
+import type { Control, Controls } from './controlTypes';
 
 let registered = false;
 function register(): void {
@@ -14,11 +15,7 @@ function register(): void {
   provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeCheckbox(), vsCodeDropdown(), vsCodeOption(), vsCodeTextField());
 }
 
-export interface Control<T> {
-  readonly element: HTMLElement;
-  get value(): T;
-  set value(v: T);
-}
+export type { Control, Controls } from './controlTypes';
 
 export function dropdown(id: string, label: string, options: readonly { value: string; label: string }[], initial: string, onChange: (v: string) => void): Control<string> {
   register();
@@ -80,3 +77,6 @@ function labelled(id: string, label: string): HTMLElement {
   wrap.appendChild(l);
   return wrap;
 }
+
+/** This module as a Controls set, for pages that are handed their controls. */
+export const toolkitControls: Controls = { dropdown, textField, checkbox, button };

@@ -1,6 +1,7 @@
 import { MessageType, assertNever } from '../shared/protocol';
 import { CheckpointPage } from './checkpoint/checkpointPage';
 import { ComparisonApp } from './comparison/comparisonApp';
+import { webviewComparisonHost } from './comparison/webviewHost';
 import { HostConnection } from './messaging';
 
 /**
@@ -21,7 +22,7 @@ if (page === 'comparison') {
       default: assertNever(m, 'push message');
     }
   }, reportProtocolError);
-  app = new ComparisonApp(host);
+  app = new ComparisonApp(webviewComparisonHost(host));
   void app.start();
 } else if (page === 'checkpoint') {
   const host = new HostConnection(() => undefined, reportProtocolError);

@@ -126,6 +126,29 @@ describe('DLA Lens in a real VS Code (code-server + Chromium)', { timeout: 300_0
     await closeEditors(page);
   });
 
+  it('Compare Checkpoints through its four quick picks: .pth vs .pdparams, seeded input, no divergence', async () => {
+    const { page } = wb;
+    // Each step's list must be the one picked from: the previous list can linger for a moment.
+    const step = async (n: number, item: string): Promise<void> => {
+      await page.locator('.quick-input-widget .quick-input-title', { hasText: `(${n}/4)` }).waitFor({ timeout: 20_000 });
+      await pickItem(page, item);
+    };
+    await runCommand(page, 'DLA: Compare Checkpoints');
+    await step(1, 'dla46_c.pth');
+    await step(2, 'dla46_c.pdparams');
+    await step(3, 'No activation dump');
+    await step(4, 'Seeded random tensor');
+    const view = webview(page);
+    await view.locator('#tree g.node').first().waitFor({ timeout: 60_000 });
+    const summary = (await view.locator('.summary').textContent()) ?? '';
+    assert.match(summary, /dla46_c · reference dla46_c\.pth vs candidate dla46_c\.pdparams/);
+    assert.match(summary, /seeded N\(0,1\)/);
+    assert.match(summary, /No divergence at this tolerance/);
+    assert.equal(await view.locator('#tree g.node.first-divergence').count(), 0);
+    await screenshot(page, 'compare-quick-picks');
+    await closeEditors(page);
+  });
+
   it('opens a checkpoint in the DLA Checkpoint editor with stats on hover', async () => {
     const { page } = wb;
     await runCommand(page, 'DLA: Open Checkpoint');

@@ -21,11 +21,18 @@ export interface Workbench {
   close(): Promise<void>;
 }
 
-export async function openWorkbench(runDir: string, folder: string, settings: Record<string, unknown>, env: Record<string, string> = {}): Promise<Workbench> {
+/**
+ * code-server on `folder` with this checkout loaded in development mode, or, with
+ * `installed: true`, with only what its extensions folder holds (a .vsix installed there first).
+ */
+export async function openWorkbench(
+  runDir: string, folder: string, settings: Record<string, unknown>, env: Record<string, string> = {},
+  opts: { installed?: boolean } = {},
+): Promise<Workbench> {
   const server = await startCodeServer({ runDir, settings, env });
   const context = await launchBrowser(runDir);
   const page = context.pages()[0] ?? (await context.newPage());
-  await page.goto(workbenchUrl(server, { folder, extensionDevelopmentPath: REPO_ROOT }));
+  await page.goto(workbenchUrl(server, { folder, ...(opts.installed ? {} : { extensionDevelopmentPath: REPO_ROOT }) }));
   await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
   // The explorer lists the folder once the remote connection and file service are up.
   await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 60_000 });

@@ -9,7 +9,7 @@ import { toFloat32, type Checkpoint } from '../../model/tensor';
 import { MessageType, assertNever, type CheckpointData, type FromWebviewMessage, type FromWebviewRequest } from '../../shared/protocol';
 import { Disposable } from '../disposable';
 import type { Log } from '../log';
-import { toViewModule } from '../viewModel';
+import { toViewModule } from '../../shared/viewModel';
 import { WebviewChannel, type ReplyBody } from '../webviewChannel';
 import { webviewHtml, webviewOptions } from '../webviewHtml';
 

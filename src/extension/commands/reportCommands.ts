@@ -6,7 +6,7 @@ import { readReport } from '../comparison/reportFile';
 import type { Log } from '../log';
 import { fileOf, pickFile } from './pickFile';
 
-/** DLA: Export Report: the comparison shown last, as JSON (HTML once the compare engine provides it). */
+/** DLA: Export Report: the comparison shown last, as JSON or as a self-contained HTML page. */
 export async function exportActiveReport(arg?: unknown): Promise<string | undefined> {
   const panel = ComparisonPanel.active;
   if (!panel) {
@@ -17,7 +17,7 @@ export async function exportActiveReport(arg?: unknown): Promise<string | undefi
     ? (target.path.endsWith('.html') ? 'html' : 'json')
     : (await vscode.window.showQuickPick(
       [{ label: 'JSON', description: 'the report, reopenable with DLA: Open Report', value: 'json' as const },
-        { label: 'HTML', description: 'a self-contained page (from the compare engine)', value: 'html' as const }],
+        { label: 'HTML', description: 'a self-contained page: the tree, the worst layers, the diagnosis', value: 'html' as const }],
       { title: 'DLA: Export Report', placeHolder: 'Format' }))?.value;
   if (!format) return undefined;
   const saved = await exportReport(panel.report, format, target);

@@ -1,11 +1,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
+import { htmlReport } from '../../model/compare/htmlReport';
 import type { CompareReport } from '../../model/compare/types';
 import { MessageType, assertNever, type FromWebviewMessage, type FromWebviewRequest } from '../../shared/protocol';
 import { Disposable } from '../disposable';
 import type { Log } from '../log';
-import { toComparisonData } from '../viewModel';
+import { toComparisonData } from '../../shared/viewModel';
 import { WebviewChannel, type ReplyBody } from '../webviewChannel';
 import { webviewHtml, webviewOptions } from '../webviewHtml';
 import { reopenSide, type ActivationSource } from './activations';
@@ -170,18 +171,21 @@ export class ComparisonPanel extends Disposable {
   }
 }
 
-/** Asks where to save and writes the report; returns the path, or undefined when cancelled. */
+/**
+ * Asks where to save and writes the report: JSON (reopenable with DLA: Open Report) or the
+ * self-contained HTML page (the same tree, the worst layers, the diagnosis). Returns the path, or
+ * undefined when cancelled.
+ */
 export async function exportReport(report: CompareReport, format: 'json' | 'html', target?: vscode.Uri): Promise<string | undefined> {
-  if (format === 'html') {
-    throw new Error('HTML export is not available yet: it uses the compare engine\'s self-contained HTML report, which has not landed. Export as JSON meanwhile.');
-  }
   const base = vscode.workspace.workspaceFolders?.[0]?.uri;
+  const ext = format === 'html' ? 'html' : 'json';
   const uri = target ?? await vscode.window.showSaveDialog({
-    title: 'DLA: Export Report',
-    filters: { 'DLA Lens report': ['json'] },
-    ...(base ? { defaultUri: vscode.Uri.joinPath(base, 'dla-report.json') } : {}),
+    title: `DLA: Export Report (${format.toUpperCase()})`,
+    filters: format === 'html' ? { 'HTML page': ['html'] } : { 'DLA Lens report': ['json'] },
+    ...(base ? { defaultUri: vscode.Uri.joinPath(base, `dla-report.${ext}`) } : {}),
   });
   if (!uri) return undefined;
-  writeReport(uri.fsPath, report);
+  if (format === 'html') fs.writeFileSync(uri.fsPath, htmlReport(report));
+  else writeReport(uri.fsPath, report);
   return uri.fsPath;
 }

@@ -1,20 +1,19 @@
 import * as fs from 'fs';
 import type { CompareReport } from '../../model/compare/types';
+import { nonFiniteReplacer, nonFiniteReviver } from '../../shared/nonFinite';
 
 /**
  * Reports as JSON files. JSON has no NaN or Infinity, yet a NaN in a layer is exactly what a report
  * must keep, so non-finite numbers are written as the strings "NaN", "Infinity", "-Infinity".
  */
-const NON_FINITE = new Set(['NaN', 'Infinity', '-Infinity']);
-
 export function reportToJson(report: CompareReport): string {
-  return JSON.stringify(report, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2);
+  return JSON.stringify(report, nonFiniteReplacer, 2);
 }
 
 export function reportFromJson(text: string, file: string): CompareReport {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text, (_k, v) => (typeof v === 'string' && NON_FINITE.has(v) ? Number(v) : v));
+    parsed = JSON.parse(text, nonFiniteReviver);
   } catch (err) {
     throw new Error(`${file} is not valid JSON (${(err as Error).message}); a DLA Lens report is the JSON that DLA: Export Report writes.`);
   }

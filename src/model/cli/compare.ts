@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import { UsageError } from '../errors';
 import { compare, reportPasses } from '../compare/compare';
 import { DEFAULT_TOLERANCE } from '../compare/metrics';
+import { htmlReport } from '../compare/htmlReport';
 import { textReport } from '../compare/textReport';
 import type { ToleranceRule } from '../compare/types';
 import { parseProvider } from './provider';
@@ -9,7 +10,7 @@ import { parse, requireOption } from './args';
 
 export const COMPARE_USAGE =
   'dla-lens compare --reference REF [--candidate CAND] [--dump DUMP.npz|.npy] [--input IMAGE|IN.npz] [--preset timm|paddle] ' +
-  '[--seed N] [--tol 1e-3 | --atol A --rtol R] [--no-local] [--no-diagnose] [--json] [--out REPORT.json] [--provider P]';
+  '[--seed N] [--tol 1e-3 | --atol A --rtol R] [--no-local] [--no-diagnose] [--json] [--out REPORT.json] [--html REPORT.html] [--provider P]';
 
 function number(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -34,7 +35,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
     input: { type: 'string' }, preset: { type: 'string', default: 'timm' }, seed: { type: 'string' },
     tol: { type: 'string' }, atol: { type: 'string' }, rtol: { type: 'string' },
     'no-local': { type: 'boolean' }, 'no-diagnose': { type: 'boolean' },
-    json: { type: 'boolean' }, out: { type: 'string' }, provider: { type: 'string', default: 'auto' },
+    json: { type: 'boolean' }, out: { type: 'string' }, html: { type: 'string' }, provider: { type: 'string', default: 'auto' },
   });
   if (positionals.length) throw new UsageError(`Unexpected argument '${positionals[0]}'. Usage: ${COMPARE_USAGE}`);
   const report = await compare({
@@ -51,6 +52,11 @@ export async function compareCommand(argv: string[]): Promise<number> {
     onProgress: values.json ? undefined : (m) => process.stderr.write(`${m}\n`),
   });
   if (values.out) fs.writeFileSync(values.out, JSON.stringify(report, null, 2));
+  // A self-contained page with the extension's tree, the worst layers and the diagnosis.
+  if (values.html) {
+    fs.writeFileSync(values.html, htmlReport(report));
+    if (!values.json) process.stderr.write(`HTML report: ${values.html}\n`);
+  }
   console.log(values.json ? JSON.stringify(report, null, 2) : textReport(report));
   return reportPasses(report) ? 0 : 1;
 }

@@ -1,6 +1,7 @@
 import { FormatError, UsageError } from '../errors';
 import { classifyCommand, CLASSIFY_USAGE } from './classify';
 import { compareCommand, COMPARE_USAGE } from './compare';
+import { convertCommand, CONVERT_USAGE } from './convert';
 import { inspectCommand, INSPECT_USAGE } from './inspect';
 import { preprocessCommand, PREPROCESS_USAGE } from './preprocess';
 import { runCommand, RUN_USAGE } from './run';
@@ -17,6 +18,7 @@ const COMMANDS: Record<string, Command> = {
   preprocess: { run: preprocessCommand, usage: PREPROCESS_USAGE, summary: "an image through timm's or the Paddle notebook's eval preprocessing" },
   compare: { run: compareCommand, usage: COMPARE_USAGE, summary: 'where a port first diverges from the reference, and the likely cause' },
   classify: { run: classifyCommand, usage: CLASSIFY_USAGE, summary: 'top-k ImageNet classes of an image' },
+  convert: { run: convertCommand, usage: CONVERT_USAGE, summary: 'weights to .pth, .safetensors or .pdparams (Paddle names), by the output extension' },
 };
 
 function usage(): string {

@@ -10,6 +10,7 @@ import type { Checkpoint, Tensor } from '../tensor';
 import { diagnose } from './diagnose';
 import { diffLayers, uncoveredModules } from './layerDiff';
 import { localErrors } from './localError';
+import { runOnnxCandidate, type OnnxCandidateRun } from './onnxCandidate';
 import { DEFAULT_TOLERANCE } from './metrics';
 import type { CompareReport, Hypothesis, LayerResult, SideInfo, ToleranceRule, WeightDiff } from './types';
 import { diffWeights, weightsRunnable } from './weightDiff';
@@ -17,7 +18,10 @@ import { diffWeights, weightsRunnable } from './weightDiff';
 export interface CompareRequest {
   /** Reference checkpoint (any format). */
   readonly reference: string;
-  /** Candidate checkpoint (.pth/.safetensors/.pdparams; timm or Paddle names). */
+  /**
+   * Candidate checkpoint (.pth/.safetensors/.pdparams; timm or Paddle names), or an ONNX export
+   * (.onnx), which is run with every intermediate tensor exposed (see onnxCandidate.ts).
+   */
   readonly candidate?: string;
   /** Candidate activation dump (.npz keyed by timm module paths, or reprod_log .npy). */
   readonly dump?: string;
@@ -44,6 +48,7 @@ export class CancelledError extends Error {
 }
 
 const ARCHIVE_DUMP = /\.(npz|npy)$/i;
+const ONNX_CANDIDATE = /\.onnx$/i;
 
 function sideInfo(ckpt: Checkpoint, kind: SideInfo['kind'], variant: string | null): SideInfo {
   return { file: ckpt.file, format: ckpt.format, kind, variant };
@@ -79,7 +84,9 @@ export async function compare(req: CompareRequest): Promise<CompareReport> {
   let candidateModel: LoadedModel | undefined;
   let candidateCkpt: Checkpoint | undefined;
   let weights: WeightDiff | null = null;
-  if (req.candidate) {
+  const onnxCandidate = req.candidate !== undefined && ONNX_CANDIDATE.test(req.candidate);
+  if (onnxCandidate && req.dump) throw new UsageError('Give an ONNX candidate or an activation dump, not both: each is the candidate\'s activations.');
+  if (req.candidate && !onnxCandidate) {
     progress(`Reading ${path.basename(req.candidate)}`);
     candidateCkpt = await timed('read', () => readCheckpoint(req.candidate!));
     const { tensors } = toTimmNames(candidateCkpt.tensors);
@@ -99,12 +106,20 @@ export async function compare(req: CompareRequest): Promise<CompareReport> {
   cancelled();
 
   const input = await timed('input', () => resolveInput(req, dump));
+  // An ONNX candidate runs first: an input it cannot take fails before the reference's run.
+  let onnxRun: OnnxCandidateRun | undefined;
+  if (onnxCandidate) {
+    progress(`Running ${path.basename(req.candidate!)} (ONNX candidate, every tensor exposed)`);
+    onnxRun = await timed('candidate', () => runOnnxCandidate(req.candidate!, ref.tree, input.tensor, { provider }));
+    cancelled();
+  }
   progress(`Running ${ref.variant.name} (reference) on ${input.source}`);
   const refRun = await timed('reference', () => forwardTaps(ref, input.tensor, { provider }));
   cancelled();
 
   // The candidate's activations: its dump when given (what its framework computed), else its weights run here.
   let candRecords: ReadonlyMap<string, Tensor> | undefined = dump;
+  if (onnxRun) candRecords = onnxRun.records;
   if (!candRecords && candidateModel) {
     progress(`Running ${ref.variant.name} (candidate)`);
     candRecords = (await timed('candidate', () => forwardTaps(candidateModel!, input.tensor, { provider }))).records;
@@ -138,9 +153,11 @@ export async function compare(req: CompareRequest): Promise<CompareReport> {
     firstDivergence = bad;
   }
 
-  const candidateSide: SideInfo = dumpCkpt
-    ? sideInfo(dumpCkpt, 'dump', ref.variant.name)
-    : sideInfo(candidateCkpt!, 'checkpoint', candidateModel ? ref.variant.name : null);
+  const candidateSide: SideInfo = onnxRun
+    ? { file: req.candidate!, format: 'onnx', kind: 'onnx', variant: ref.variant.name }
+    : dumpCkpt
+      ? sideInfo(dumpCkpt, 'dump', ref.variant.name)
+      : sideInfo(candidateCkpt!, 'checkpoint', candidateModel ? ref.variant.name : null);
   return {
     version: 1,
     reference: sideInfo(ref.checkpoint, 'checkpoint', ref.variant.name),
@@ -155,6 +172,7 @@ export async function compare(req: CompareRequest): Promise<CompareReport> {
     unmatched,
     diagnosis,
     timingsMs: timings,
+    ...(onnxRun ? { notes: onnxRun.notes } : {}),
   };
 }
 

@@ -18,6 +18,7 @@ export function textReport(r: CompareReport, worst = 10): string {
   out.push(`input      ${r.input.source} ${formatShape(r.input.shape)}`);
   out.push(`provider   ${r.provider}`);
   out.push(`tolerance  ${describeTolerance(r.tolerance)}`);
+  for (const note of r.notes ?? []) out.push(`note       ${note}`);
   if (r.weights) {
     const w = r.weights;
     const differing = w.compared.filter((x) => !x.identical);

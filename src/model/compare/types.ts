@@ -103,4 +103,6 @@ export interface CompareReport {
   /** Best first; empty when nothing diverges. */
   readonly diagnosis: readonly Hypothesis[];
   readonly timingsMs: Readonly<Record<string, number>>;
+  /** Sentences on what was not compared and why (an ONNX candidate: weights, folded BatchNorms). */
+  readonly notes?: readonly string[];
 }

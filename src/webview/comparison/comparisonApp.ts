@@ -1,7 +1,5 @@
-import { MessageType, type ComparisonData } from '../../shared/protocol';
-import * as controls from '../controls';
-import type { HostConnection } from '../messaging';
-import { vscodeApi } from '../vscodeApi';
+import type { ComparisonData, LayerDetailData } from '../../shared/protocol';
+import type { Control, Controls } from '../controlTypes';
 import { ColourScale, drawLegend } from './colour';
 import { DetailPane } from './detailPane';
 import { el, fmt } from './format';
@@ -11,7 +9,7 @@ import { HEAD_ID, buildTreeData, type TreeNodeData } from './treeData';
 import { TreeView } from './treeView';
 
 /** What survives hiding the panel and reloading the window (with the host's restoreKey). */
-interface ViewState {
+export interface ViewState {
   readonly restoreKey?: string;
   readonly metric: MetricId;
   readonly tolerance: number;
@@ -25,9 +23,30 @@ interface ViewState {
 const HISTOGRAM_BINS = 64;
 
 /**
+ * Where the page gets its data and keeps its state. The extension's webview implements it over
+ * the protocol (webviewHost.ts); the self-contained HTML report over the JSON embedded in the
+ * page (report/reportMain.ts). The page itself knows no messaging.
+ */
+export interface ComparisonHost {
+  /** The form controls (the toolkit's in the webview, native ones in the report). */
+  readonly controls: Controls;
+  /** The comparison to show first. */
+  load(): Promise<ComparisonData>;
+  /** Per-channel errors and histograms of a record; absent where the activations are not at hand. */
+  readonly layerDetail?: (layer: string, bins: number) => Promise<LayerDetailData>;
+  /** Why there are no per-channel details (shown in the detail pane) when layerDetail is absent or the data says so. */
+  readonly noDetailReason: string;
+  /** Saves the report; resolves to a line for the status area. Absent: no export buttons. */
+  readonly exportReport?: (format: 'json' | 'html') => Promise<string>;
+  /** A layout or a recolour finished (the extension logs it; tests read it). */
+  rendered(what: 'layout' | 'recolour', nodes: number, ms: number): void;
+  getState(): Partial<ViewState> | undefined;
+  setState(state: ViewState): void;
+}
+
+/**
  * The comparison page: toolbar, summary, legend, the tree, the hover card and the detail pane.
- * The only place where messaging meets rendering: it asks the host for data and hands plain values
- * to the drawing modules.
+ * It asks its host for data and hands plain values to the drawing modules.
  */
 export class ComparisonApp {
   private data: ComparisonData | undefined;
@@ -42,10 +61,11 @@ export class ComparisonApp {
   private readonly status = el('span', '', 'status');
   private readonly tooltip: Tooltip;
   private readonly detail: DetailPane;
-  private readonly toleranceField: controls.Control<string>;
+  private readonly toleranceField: Control<string>;
 
-  constructor(private readonly host: HostConnection) {
-    this.state = { metric: 'scaledMaxAbs', tolerance: 1e-3, onlyFailing: false, search: '', ...vscodeApi<ViewState>().getState() };
+  constructor(private readonly host: ComparisonHost) {
+    const controls = host.controls;
+    this.state = { metric: 'scaledMaxAbs', tolerance: 1e-3, onlyFailing: false, search: '', ...host.getState() };
     this.app = document.getElementById('app')!;
     this.app.removeAttribute('aria-busy');
     this.app.replaceChildren();
@@ -62,9 +82,14 @@ export class ComparisonApp {
       controls.textField('search', 'Search', this.state.search, 'module path, e.g. level3.tree2', (v) => this.setSearch(v)).element,
       controls.button('expand-all', 'Expand all', () => this.expandAll()),
       controls.button('reset-view', 'Reset', () => this.resetView()),
-      controls.button('export-json', 'Export JSON', () => void this.export()),
-      this.status,
     );
+    if (host.exportReport) {
+      bar.append(
+        controls.button('export-json', 'Export JSON', () => void this.export('json')),
+        controls.button('export-html', 'Export HTML', () => void this.export('html')),
+      );
+    }
+    bar.append(this.status);
     this.legend.id = 'legend';
     this.treeBox.id = 'tree';
     const main = el('div', undefined, 'main');
@@ -76,9 +101,7 @@ export class ComparisonApp {
 
   async start(): Promise<void> {
     try {
-      const reply = await this.host.request({ type: MessageType.Ready });
-      if (reply.type !== MessageType.ComparisonData) throw new Error(`Expected comparison data, got '${reply.type}'.`);
-      this.show(reply.data);
+      this.show(await this.host.load());
     } catch (err) {
       this.fatal(err);
     }
@@ -138,7 +161,7 @@ export class ComparisonApp {
     this.treeBox.dataset.layouts = String(this.layouts);
     this.treeBox.dataset.renderMs = ms.toFixed(1);
     this.treeBox.dataset.nodes = String(nodes);
-    this.host.notify({ type: MessageType.Rendered, what: 'layout', nodes, ms });
+    this.host.rendered('layout', nodes, ms);
   }
 
   private firstDivergenceNode(): string | undefined {
@@ -170,7 +193,7 @@ export class ComparisonApp {
     // A metric changes colours only: no layout, so positions and the user's zoom stay put.
     const ms = this.tree.recolour();
     this.treeBox.dataset.recolourMs = ms.toFixed(1);
-    this.host.notify({ type: MessageType.Rendered, what: 'recolour', nodes: Number(this.treeBox.dataset.nodes ?? 0), ms });
+    this.host.rendered('recolour', Number(this.treeBox.dataset.nodes ?? 0), ms);
     this.save();
   }
 
@@ -240,22 +263,22 @@ export class ComparisonApp {
     if (!n) return;
     this.detail.open(n, this.state.tolerance);
     if (!n.layer) return;
-    if (!this.data?.detailAvailable) {
-      this.detail.error('Per-channel errors need the activations of both sides, which this reopened report no longer has; run the comparison again.');
+    const fetchDetail = this.host.layerDetail;
+    if (!this.data?.detailAvailable || !fetchDetail) {
+      this.detail.error(this.host.noDetailReason);
       return;
     }
     this.detail.loading();
     const layer = n.layer.name;
-    this.host.request({ type: MessageType.GetLayerDetail, layer, bins: HISTOGRAM_BINS }).then(
-      (reply) => { if (this.state.selected === n.id) this.detail.show(reply.detail); },
+    fetchDetail(layer, HISTOGRAM_BINS).then(
+      (detail) => { if (this.state.selected === n.id) this.detail.show(detail); },
       (err: Error) => { if (this.state.selected === n.id) this.detail.error(err.message); },
     );
   }
 
-  private async export(): Promise<void> {
+  private async export(format: 'json' | 'html'): Promise<void> {
     try {
-      const reply = await this.host.request({ type: MessageType.ExportReport, format: 'json' });
-      this.status.textContent = reply.message;
+      this.status.textContent = await this.host.exportReport!(format);
     } catch (err) {
       this.status.textContent = (err as Error).message;
     }
@@ -292,7 +315,7 @@ export class ComparisonApp {
   private save(): void {
     const zoom = this.tree?.zoomTransform;
     this.state = { ...this.state, expanded: this.tree?.expandedIds(), ...(zoom ? { zoom } : {}) };
-    vscodeApi<ViewState>().setState(this.state);
+    this.host.setState(this.state);
   }
 
   private fatal(err: unknown): void {

@@ -34,6 +34,21 @@ describe('Comparison view', function () {
     assert.strictEqual(report.layers.length, 251);
   });
 
+  it('exports the shown report as a self-contained HTML page', async () => {
+    const api = await activeApi();
+    api.clearLastError();
+    await vscode.commands.executeCommand('dlaLens.openReport', workspaceFile('dla60-bn-eps.report.json'));
+    const target = workspaceFile('exported.report.html');
+    const saved = await vscode.commands.executeCommand<string | undefined>('dlaLens.exportReport', target);
+    assert.strictEqual(saved, target.fsPath, api.lastError()?.message);
+    const html = Buffer.from(await vscode.workspace.fs.readFile(target)).toString('utf8');
+    assert.match(html, /<script type="application\/json" id="dla-report-data">/);
+    assert.match(html, /Content-Security-Policy" content="default-src 'none'/);
+    const report = api.activeReport();
+    assert.ok(report?.firstDivergence && html.includes(`First divergence: <code class="mono">${report.firstDivergence}</code>`));
+    assert.ok(html.length > 100_000, `only ${html.length} characters: the page script is missing?`);
+  });
+
   it('Compare Checkpoints: the same weights as .pth and .pdparams agree at every layer', async () => {
     const api = await activeApi();
     api.clearLastError();

@@ -1,11 +1,14 @@
 import type { CompareReport, LayerResult } from '../model/compare/types';
 import { buildModuleTree, type ModuleNode } from '../model/dla/moduleTree';
 import { variantByName } from '../model/dla/variants';
-import type { ComparisonData, ViewLayer, ViewModule } from '../shared/protocol';
+import type { ComparisonData, ViewLayer, ViewModule } from './protocol';
 
 /**
- * Model vocabulary -> protocol vocabulary. The protocol mirrors the model types structurally; the
- * assignments below are the compile-time check that the two have not drifted apart.
+ * Model vocabulary -> protocol vocabulary, for both producers of a comparison page: the extension
+ * host (the webview) and the HTML report (src/model/compare/htmlReport.ts). Host side only: it
+ * imports model code, so the webview bundle never imports this file (it sees protocol.ts alone).
+ * The protocol mirrors the model types structurally; the assignments below are the compile-time
+ * check that the two have not drifted apart.
  */
 
 const _layerFits: (l: LayerResult) => ViewLayer = (l) => l;
@@ -41,7 +44,9 @@ export function reportVariant(report: CompareReport): string {
   return v;
 }
 
-export function toComparisonData(report: CompareReport, title: string, detailAvailable: boolean, restoreKey: string): ComparisonData {
+export function toComparisonData(
+  report: CompareReport, title: string, detailAvailable: boolean, restoreKey: string, tree?: ModuleNode,
+): ComparisonData {
   const variant = reportVariant(report);
   const tolerance = report.tolerance.mode === 'scaled-max' ? report.tolerance.tol : report.tolerance.atol;
   return {
@@ -52,7 +57,7 @@ export function toComparisonData(report: CompareReport, title: string, detailAva
     input: report.input,
     provider: report.provider,
     tolerance,
-    tree: toViewModule(moduleTreeOf(variant)),
+    tree: toViewModule(tree ?? moduleTreeOf(variant)),
     layers: report.layers,
     firstDivergence: report.firstDivergence,
     uncovered: report.uncovered,
