@@ -4,7 +4,7 @@ import type { LoadedModel } from '../run/loadModel';
 import type { ProviderSetting } from '../run/session';
 import { toFloat32, type Tensor } from '../tensor';
 import { diffMetrics } from './metrics';
-import { inputsFor, rerunModule } from './rerun';
+import { inputsFor, rerunModules } from './rerun';
 import type { DiagnosisCause, Hypothesis, ToleranceRule } from './types';
 
 /**
@@ -116,26 +116,26 @@ export async function diagnose(
   }
   const node = findNode(model.tree, unit.id)!;
   const cand = toFloat32(target);
-  const measure = async (c: Candidate | null): Promise<{ residual: number; pass: boolean }> => {
+  // The reference as is, then each hypothesis: all in one merged session.
+  const hypotheses = hypothesesFor(node, unit.feeds);
+  const requests = [null, ...hypotheses].map((c) => {
     const feeds = new Map(unit.feeds);
     if (c?.reverseInputChannels) feeds.set('input', reverseChannels(feeds.get('input')!));
-    const out = await rerunModule(model, { moduleId: unit.id, feeds, taps: [firstDivergence], variations: c?.variations ?? [] }, provider);
-    const m = diffMetrics(toFloat32(out.get(firstDivergence)!), cand, rule);
-    return { residual: m.scaledMaxAbs, pass: m.pass };
-  };
-  const base = await measure(null);
-  const tried: (Hypothesis & { pass: boolean })[] = [];
-  for (const c of hypothesesFor(node, unit.feeds)) {
-    const r = await measure(c);
-    tried.push({ cause: c.cause, at: unit.id, residual: r.residual, pass: r.pass, explanation: c.explanation });
-  }
+    return { moduleId: unit.id, feeds, taps: [firstDivergence], variations: c?.variations ?? [] };
+  });
+  const runs = await rerunModules(model, requests, provider);
+  const measured = runs.map((out) => diffMetrics(toFloat32(out.get(firstDivergence)!), cand, rule));
+  const base = { residual: measured[0].scaledMaxAbs, pass: measured[0].pass };
+  const tried: (Hypothesis & { pass: boolean })[] = hypotheses.map((c, i) => ({
+    cause: c.cause, at: unit.id, residual: measured[i + 1].scaledMaxAbs, pass: measured[i + 1].pass, explanation: c.explanation,
+  }));
   tried.sort((a, b) => Number(b.pass) - Number(a.pass) || a.residual - b.residual);
-  const hypotheses: Hypothesis[] = tried.map(({ pass: _pass, ...h }) => h);
+  const ranked: Hypothesis[] = tried.map(({ pass: _pass, ...h }) => h);
   if (!tried.some((h) => h.pass)) {
     const why = base.pass
       ? `${unit.id} re-run from the candidate's own inputs matches the candidate, so the divergence at ${firstDivergence} is error accumulated upstream rather than a mistake in ${unit.id}; loosen the tolerance or look at the layers before it`
       : `none of the known porting mistakes reproduces the candidate at ${firstDivergence} (the re-run of ${unit.id} from the candidate's inputs differs by ${base.residual.toExponential(2)}); compare the weights and the code of ${unit.id}`;
-    hypotheses.unshift({ cause: 'unknown', at: unit.id, residual: base.residual, explanation: why });
+    ranked.unshift({ cause: 'unknown', at: unit.id, residual: base.residual, explanation: why });
   }
-  return { unit: unit.id, baseline: base.residual, hypotheses };
+  return { unit: unit.id, baseline: base.residual, hypotheses: ranked };
 }

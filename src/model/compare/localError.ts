@@ -3,7 +3,7 @@ import type { ProviderSetting } from '../run/session';
 import { walk } from '../dla/moduleTree';
 import { toFloat32, type Tensor } from '../tensor';
 import { diffMetrics } from './metrics';
-import { inputsFor, rerunModule } from './rerun';
+import { inputsFor, rerunModules, type RerunRequest } from './rerun';
 import type { DiffMetrics, ToleranceRule } from './types';
 
 /** Modules whose local error is reported: blocks, HDA roots, trees and the stages. */
@@ -18,17 +18,20 @@ export async function localErrors(
   model: LoadedModel, candidate: ReadonlyMap<string, Tensor>, rule: ToleranceRule, provider: ProviderSetting,
   isCancelled: () => boolean = () => false,
 ): Promise<Map<string, DiffMetrics>> {
-  const out = new Map<string, DiffMetrics>();
+  const requests: RerunRequest[] = [];
   for (const n of walk(model.tree)) {
-    if (isCancelled()) break;
-    if (!LOCAL_ROLES.has(n.role) || n.kind === 'Sequential' && n.role === 'block') continue;
-    const own = candidate.get(n.id);
-    if (!own) continue;
+    if (!LOCAL_ROLES.has(n.role) || (n.kind === 'Sequential' && n.role === 'block')) continue;
+    if (!candidate.has(n.id)) continue;
     const feeds = inputsFor(model, n.id, candidate);
-    if (!feeds) continue;
-    const rerun = await rerunModule(model, { moduleId: n.id, feeds, taps: [n.id] }, provider);
-    const ref = rerun.get(n.id);
-    if (ref && ref.data.length === own.data.length) out.set(n.id, diffMetrics(toFloat32(ref), toFloat32(own), rule));
+    if (feeds) requests.push({ moduleId: n.id, feeds, taps: [n.id] });
   }
+  const out = new Map<string, DiffMetrics>();
+  if (isCancelled()) return out;
+  const reruns = await rerunModules(model, requests, provider);
+  requests.forEach((req, i) => {
+    const ref = reruns[i].get(req.moduleId);
+    const own = candidate.get(req.moduleId)!;
+    if (ref && ref.data.length === own.data.length) out.set(req.moduleId, diffMetrics(toFloat32(ref), toFloat32(own), rule));
+  });
   return out;
 }

@@ -129,8 +129,11 @@ export async function runOnnxCandidate(
 /** What the report says about an ONNX candidate. */
 export function describeMapping(m: OnnxNameMap): string[] {
   const notes = [
-    'Weights were not compared: an ONNX export folds each BatchNorm into its convolution and renames the initializers, ' +
-      'so its weights are not the checkpoint\'s. The layers are compared on the outputs of the exported graph.',
+    m.fusedBatchNorms.length > 0
+      ? 'Weights were not compared: an ONNX export folds each BatchNorm into its convolution and renames the initializers, ' +
+        "so its weights are not the checkpoint's. The layers are compared on the outputs of the exported graph."
+      : "Weights were not compared: an ONNX export's initializers are named by the exporter, not by module. " +
+        'The layers are compared on the outputs of the exported graph.',
   ];
   if (m.fusedBatchNorms.length > 0) {
     notes.push(

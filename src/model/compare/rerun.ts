@@ -1,4 +1,5 @@
-import { buildModuleGraph, moduleInputs, type GraphVariation } from '../dla/onnxGraph';
+import { buildModuleGraph, moduleInputs, type BuiltGraph, type GraphVariation } from '../dla/onnxGraph';
+import { mergeModels, partName } from '../dla/mergeGraphs';
 import type { LoadedModel } from '../run/loadModel';
 import { createSession, releaseSession, run, type ProviderSetting } from '../run/session';
 import { numel, type Tensor } from '../tensor';
@@ -40,16 +41,31 @@ export interface RerunRequest {
   readonly variations?: readonly GraphVariation[];
 }
 
-/** Runs module `moduleId` of the reference model from `feeds`, returning the records in `taps`. */
-export async function rerunModule(model: LoadedModel, req: RerunRequest, provider: ProviderSetting): Promise<Map<string, Tensor>> {
-  const graph = buildModuleGraph(model.tree, model.weights, req.moduleId, { taps: req.taps, variations: req.variations });
-  const session = await createSession(graph.bytes, { provider });
+/**
+ * Several re-runs in ONE session and one run: the module graphs are merged side by side (each
+ * part's values prefixed by its index). Session creation, not compute, dominated per-module runs.
+ */
+export async function rerunModules(model: LoadedModel, reqs: readonly RerunRequest[], provider: ProviderSetting): Promise<Map<string, Tensor>[]> {
+  if (reqs.length === 0) return [];
+  const graphs: BuiltGraph[] = reqs.map((r) => buildModuleGraph(model.tree, model.weights, r.moduleId, { taps: r.taps, variations: r.variations }));
+  const prefix = (i: number): string => `m${i}`;
+  const bytes = graphs.length === 1 ? graphs[0].bytes : mergeModels(graphs.map((g, i) => ({ prefix: prefix(i), bytes: g.bytes })));
+  const name = (i: number, n: string): string => (graphs.length === 1 ? n : partName(prefix(i), n));
+  const session = await createSession(bytes, { provider });
   try {
     const feeds: Record<string, Tensor> = {};
-    for (const input of graph.inputs) feeds[input.name] = asNchw(req.feeds.get(input.name)!, input.channels);
-    const out = await run(session, feeds, graph.outputNames);
-    for (const k of graph.recordsFromInputs) if (req.feeds.has(k)) out.set(k, req.feeds.get(k)!);
-    return out;
+    const outputNames: string[] = [];
+    graphs.forEach((g, i) => {
+      for (const input of g.inputs) feeds[name(i, input.name)] = asNchw(reqs[i].feeds.get(input.name)!, input.channels);
+      for (const o of g.outputNames) outputNames.push(name(i, o));
+    });
+    const out = await run(session, feeds, outputNames);
+    return graphs.map((g, i) => {
+      const records = new Map<string, Tensor>();
+      for (const o of g.outputNames) records.set(o, out.get(name(i, o))!);
+      for (const k of g.recordsFromInputs) if (reqs[i].feeds.has(k)) records.set(k, reqs[i].feeds.get(k)!);
+      return records;
+    });
   } finally {
     await releaseSession(session);
   }

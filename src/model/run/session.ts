@@ -53,19 +53,32 @@ function sessionOptions(id: ProviderId, s: SessionSettings): ort.InferenceSessio
   };
 }
 
+/** GPU providers that failed to create a session in this process, with the reason. */
+const unavailable = new Map<ProviderId, string>();
+
 /** Creates a session, trying providers in order; throws (listing every attempt) when none loads. */
 export async function createSession(model: Uint8Array, settings: SessionSettings = {}): Promise<RunnerSession> {
   // A failed GPU probe is reported in `attempts`; ORT would also print it to stderr as an error, so
   // its default logger is limited to fatal messages (read once, when ORT starts).
   ort.env.logLevel = 'fatal';
   const attempts: ProviderAttempt[] = [];
-  for (const provider of candidates(settings.provider ?? 'auto')) {
+  const setting = settings.provider ?? 'auto';
+  for (const provider of candidates(setting)) {
+    // Under 'auto', a GPU provider that failed to load once in this process (no library, no
+    // adapter) fails again: probing it for every one of a comparison's many sessions cost seconds.
+    const known = setting === 'auto' ? unavailable.get(provider) : undefined;
+    if (known !== undefined) {
+      attempts.push({ provider, ok: false, error: known });
+      continue;
+    }
     try {
       const session = await ort.InferenceSession.create(model, sessionOptions(provider, settings));
       attempts.push({ provider, ok: true });
       return { session, provider, attempts };
     } catch (err) {
-      attempts.push({ provider, ok: false, error: shortError(err) });
+      const error = shortError(err);
+      if (provider !== 'cpu') unavailable.set(provider, error);
+      attempts.push({ provider, ok: false, error });
     }
   }
   throw new Error(`No execution provider could run the model: ${attempts.map((a) => `${a.provider}: ${a.error}`).join('; ')}.`);
