@@ -9,7 +9,7 @@ import { parseProvider } from './provider';
 import { parse, requireOption } from './args';
 
 export const COMPARE_USAGE =
-  'dla-lens compare --reference REF [--candidate CAND] [--dump DUMP.npz|.npy] [--input IMAGE|IN.npz] [--preset timm|paddle] ' +
+  'dla-lens compare --reference REF [--candidate CAND.(pth|safetensors|pdparams|onnx)] [--dump DUMP.npz|.npy] [--input IMAGE|IN.npz] [--preset timm|paddle] ' +
   '[--seed N] [--tol 1e-3 | --atol A --rtol R] [--no-local] [--no-diagnose] [--json] [--out REPORT.json] [--html REPORT.html] [--provider P]';
 
 function number(flag: string, v: string | undefined): number | undefined {

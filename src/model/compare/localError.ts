@@ -6,8 +6,13 @@ import { diffMetrics } from './metrics';
 import { inputsFor, rerunModules, type RerunRequest } from './rerun';
 import type { DiffMetrics, ToleranceRule } from './types';
 
-/** Modules whose local error is reported: blocks, HDA roots, trees and the stages. */
-const LOCAL_ROLES = new Set(['block', 'root', 'tree', 'stage', 'stem']);
+/**
+ * Modules whose local error is reported: blocks, HDA roots, the stem and the plain conv stages.
+ * Trees and tree stages are left out on purpose: they contain those blocks and roots, so their
+ * re-runs would repeat the same weights (a dla60 merged graph grew to ~3x the model) for no new
+ * information; a tree's local error is read off its blocks and root.
+ */
+const LOCAL_KINDS = new Set(['DlaBasic', 'DlaBottleneck', 'DlaBottle2neck', 'DlaRoot', 'Sequential']);
 
 /**
  * The error each block adds by itself: the reference's block re-run from the candidate's own
@@ -20,7 +25,7 @@ export async function localErrors(
 ): Promise<Map<string, DiffMetrics>> {
   const requests: RerunRequest[] = [];
   for (const n of walk(model.tree)) {
-    if (!LOCAL_ROLES.has(n.role) || (n.kind === 'Sequential' && n.role === 'block')) continue;
+    if (!LOCAL_KINDS.has(n.kind) || (n.kind === 'Sequential' && n.role !== 'stem' && n.role !== 'stage')) continue;
     if (!candidate.has(n.id)) continue;
     const feeds = inputsFor(model, n.id, candidate);
     if (feeds) requests.push({ moduleId: n.id, feeds, taps: [n.id] });
