@@ -5,7 +5,7 @@
  */
 import * as os from 'os';
 import * as path from 'path';
-import { writeStoredZip } from '../../../src/model/formats/npzWriter';
+import { writeStoredZip } from '../../../src/model/formats/write/zipWriter';
 
 const enc = new TextEncoder();
 

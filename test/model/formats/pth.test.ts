@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import { describe, it } from 'node:test';
 import { FormatError } from '../../../src/model/errors';
-import { writeStoredZip } from '../../../src/model/formats/npzWriter';
+import { writeStoredZip } from '../../../src/model/formats/write/zipWriter';
 import { pthReader, readPth } from '../../../src/model/formats/pth';
 import type { TensorData } from '../../../src/model/tensor';
 import { PickleWriter, bytesOf, sentinelPath, torchZip, writeStateDict, writeTensor, type TensorRef } from './fixtures';

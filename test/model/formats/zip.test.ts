@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as zlib from 'zlib';
 import { describe, it } from 'node:test';
 import { FormatError } from '../../../src/model/errors';
-import { writeStoredZip } from '../../../src/model/formats/npzWriter';
+import { writeStoredZip } from '../../../src/model/formats/write/zipWriter';
 import { DEFLATED, STORED, readZip } from '../../../src/model/formats/zip';
 import { readReference } from '../../helpers/reference';
 

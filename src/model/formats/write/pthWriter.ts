@@ -1,7 +1,7 @@
 import * as path from 'path';
 import { numel, type DType, type Tensor } from '../../tensor';
-import { crc32 } from '../npzWriter';
 import { PickleWriter, pyGlobal, pyPersistent, pyReduce, pyShared, type PickleValue } from './pickleWriter';
+import { DATA_DESCRIPTOR, UTF8_NAMES, storedZipParts, type StoredZipLayout } from './zipWriter';
 
 /**
  * `torch.save(state_dict, path)` as PyTorch 1.13 writes it, so torch.load (and every other reader
@@ -23,14 +23,16 @@ const STORAGE: Record<DType, string> = {
   int64: 'LongStorage', int32: 'IntStorage', int16: 'ShortStorage', int8: 'CharStorage', uint8: 'ByteStorage', bool: 'BoolStorage',
 };
 
-const ALIGNMENT = 64;
-const LOCAL_HEADER = 30;
-const CENTRAL_HEADER = 46;
-const DESCRIPTOR = 16;
-const ZIP64_EOCD = 56;
-const ZIP64_LOCATOR = 20;
-const EOCD = 22;
-const FLAGS = 0x0808; // data descriptor follows; UTF-8 names
+/** PyTorchStreamWriter's zip: miniz's headers, with torch's 'FB' extra field padded with 'Z' to 64 bytes. */
+const TORCH_ZIP: StoredZipLayout = {
+  align: 64,
+  paddingId: 0x4246, // 'FB'
+  paddingFill: 0x5a, // 'Z'
+  version: 0, // miniz writes 0 for "made by" and "needed"
+  flags: DATA_DESCRIPTOR | UTF8_NAMES,
+  dosDate: 0,
+  zip64End: true,
+};
 
 export interface PthOptions {
   /** The folder inside the zip; torch uses the file name without its last extension. */
@@ -72,15 +74,6 @@ export function pthPickle(tensors: ReadonlyMap<string, Tensor>): Uint8Array[] {
   return PickleWriter.dump(pyReduce(orderedDict, [], { dictItems: items }), 2);
 }
 
-interface Entry {
-  readonly name: Uint8Array;
-  readonly parts: readonly Uint8Array[];
-  readonly size: number;
-  readonly crc: number;
-  readonly offset: number;
-  readonly padding: number;
-}
-
 /** The checkpoint as parts in file order; tensor data is referenced, not copied. */
 export function writePth(tensors: ReadonlyMap<string, Tensor>, options: PthOptions = {}): Uint8Array[] {
   const archive = options.archiveName ?? 'archive';
@@ -95,79 +88,5 @@ export function writePth(tensors: ReadonlyMap<string, Tensor>, options: PthOptio
   storages.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   for (const [k, parts] of storages) files.push([`${archive}/data/${k}`, parts]);
   files.push([`${archive}/version`, [new TextEncoder().encode('3\n')]]);
-  return torchZip(files);
-}
-
-/** PyTorchStreamWriter's zip (miniz with torch's padding), for archives under 4 GB. */
-function torchZip(files: readonly (readonly [string, readonly Uint8Array[]])[]): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  const entries: Entry[] = [];
-  let offset = 0;
-  for (const [fileName, parts] of files) {
-    const name = new TextEncoder().encode(fileName);
-    const size = parts.reduce((n, p) => n + p.length, 0);
-    const start = offset + LOCAL_HEADER + name.length + 4;
-    const padding = (ALIGNMENT - (start % ALIGNMENT)) % ALIGNMENT;
-    const crc = parts.reduce((c, p) => crc32(p, c), 0);
-    if (offset + size > 0xfffffffe) throw new Error('Writing .pth files of 4 GB or more is not supported.');
-    const header = new Uint8Array(LOCAL_HEADER + name.length + 4 + padding);
-    const v = new DataView(header.buffer);
-    v.setUint32(0, 0x04034b50, true);
-    v.setUint16(4, 0, true); // version needed: miniz writes 0
-    v.setUint16(6, FLAGS, true);
-    // method, time, date, crc and sizes stay 0: the data descriptor and the central directory hold them
-    v.setUint16(26, name.length, true);
-    v.setUint16(28, 4 + padding, true);
-    header.set(name, LOCAL_HEADER);
-    const extra = LOCAL_HEADER + name.length;
-    header.set([0x46, 0x42, padding & 0xff, padding >> 8], extra); // 'FB', then padding of 'Z'
-    header.fill(0x5a, extra + 4);
-    const descriptor = new Uint8Array(DESCRIPTOR);
-    const d = new DataView(descriptor.buffer);
-    d.setUint32(0, 0x08074b50, true);
-    d.setUint32(4, crc, true);
-    d.setUint32(8, size, true);
-    d.setUint32(12, size, true);
-    out.push(header, ...parts, descriptor);
-    entries.push({ name, parts, size, crc, offset, padding });
-    offset += header.length + size + DESCRIPTOR;
-  }
-  const centralOffset = offset;
-  const centralSize = entries.reduce((n, e) => n + CENTRAL_HEADER + e.name.length, 0);
-  const tail = new Uint8Array(centralSize + ZIP64_EOCD + ZIP64_LOCATOR + EOCD);
-  const v = new DataView(tail.buffer);
-  let at = 0;
-  for (const e of entries) {
-    v.setUint32(at, 0x02014b50, true);
-    // version made by, version needed: 0, as miniz writes them
-    v.setUint16(at + 8, FLAGS, true);
-    v.setUint32(at + 16, e.crc, true);
-    v.setUint32(at + 20, e.size, true);
-    v.setUint32(at + 24, e.size, true);
-    v.setUint16(at + 28, e.name.length, true);
-    v.setUint32(at + 42, e.offset, true);
-    tail.set(e.name, at + CENTRAL_HEADER);
-    at += CENTRAL_HEADER + e.name.length;
-  }
-  const zip64At = centralOffset + centralSize;
-  v.setUint32(at, 0x06064b50, true);
-  v.setBigUint64(at + 4, BigInt(ZIP64_EOCD - 12), true);
-  v.setUint16(at + 12, 0x031e, true); // made by: Unix, spec 3.0
-  v.setUint16(at + 14, 0x002d, true); // needed: 4.5 (zip64)
-  v.setBigUint64(at + 24, BigInt(entries.length), true);
-  v.setBigUint64(at + 32, BigInt(entries.length), true);
-  v.setBigUint64(at + 40, BigInt(centralSize), true);
-  v.setBigUint64(at + 48, BigInt(centralOffset), true);
-  at += ZIP64_EOCD;
-  v.setUint32(at, 0x07064b50, true);
-  v.setBigUint64(at + 8, BigInt(zip64At), true);
-  v.setUint32(at + 16, 1, true);
-  at += ZIP64_LOCATOR;
-  v.setUint32(at, 0x06054b50, true);
-  v.setUint16(at + 8, Math.min(entries.length, 0xffff), true);
-  v.setUint16(at + 10, Math.min(entries.length, 0xffff), true);
-  v.setUint32(at + 12, centralSize, true);
-  v.setUint32(at + 16, centralOffset, true);
-  out.push(tail);
-  return out;
+  return storedZipParts(files, TORCH_ZIP);
 }
