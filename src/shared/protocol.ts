@@ -119,6 +119,8 @@ export interface ComparisonData {
   readonly layers: readonly ViewLayer[];
   readonly firstDivergence: string | null;
   readonly uncovered: readonly string[];
+  /** Facts about the comparison itself (e.g. an ONNX candidate's weights were not compared). */
+  readonly notes: readonly string[];
   readonly diagnosis: readonly ViewHypothesis[];
   readonly timingsMs: Readonly<Record<string, number>>;
   /** Whether the host can still answer GetLayerDetail (it holds or can re-read both sides' activations). */
@@ -380,6 +382,7 @@ function checkComparison(v: unknown, where: string): void {
   });
   if (o.firstDivergence !== null) str(o, 'firstDivergence', where);
   strings(o, 'uncovered', where);
+  strings(o, 'notes', where);
   arr(o, 'diagnosis', where).forEach((h, i) => {
     const w = `${where}.diagnosis[${i}]`;
     const ho = obj(h, w);

@@ -61,6 +61,7 @@ export function toComparisonData(
     layers: report.layers,
     firstDivergence: report.firstDivergence,
     uncovered: report.uncovered,
+    notes: report.notes ?? [],
     diagnosis: report.diagnosis,
     timingsMs: report.timingsMs,
     detailAvailable,

@@ -308,7 +308,14 @@ export class ComparisonApp {
     } else {
       parts.push(el('div', 'No divergence at this tolerance.', 'good'));
     }
-    for (const h of d.diagnosis.slice(0, 3)) parts.push(el('div', `Diagnosis: ${h.explanation} (at ${h.at}, residual ${fmt(h.residual)})`, 'diagnosis'));
+    // The first hypothesis is the verdict (a named cause, or 'unknown'); the rest were tried and explain less.
+    const [best, ...others] = d.diagnosis;
+    if (best) {
+      parts.push(el('div', `Likely cause: ${best.cause === 'unknown' ? 'unknown' : `${best.cause} at ${best.at}`}: ${best.explanation} (residual ${fmt(best.residual)})`, 'diagnosis'));
+      if (others.length) parts.push(el('div', `Also tried: ${others.map((h) => `${h.cause} (residual ${fmt(h.residual)})`).join(', ')}`, 'diagnosis'));
+    }
+    if (d.uncovered.length) parts.push(el('div', `Not covered by the candidate: ${d.uncovered.slice(0, 6).join(', ')}${d.uncovered.length > 6 ? ` and ${d.uncovered.length - 6} more` : ''}`));
+    for (const note of d.notes) parts.push(el('div', note));
     this.summary.replaceChildren(...parts);
   }
 
