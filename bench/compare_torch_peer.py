@@ -1,5 +1,5 @@
 """The same job as `dla-lens compare` done the usual PyTorch way, as the benchmark's peer:
-torch.load both checkpoints, run both with a cloning forward hook on every module (bench/torch_dla.py
+torch.load both checkpoints, run both with a cloning forward hook on every module (scripts/torch_dla.py
 is timm's DLA with timm's names), load the candidate dump with numpy, and diff every record
 (max abs, mean abs, relative L2, cosine). Prints the wall time in ms as JSON.
 
@@ -14,7 +14,7 @@ t0 = time.perf_counter()
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'scripts'))
 import torch_dla  # noqa: E402
 
 torch.set_num_threads(os.cpu_count() or 2)

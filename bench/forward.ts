@@ -1,7 +1,7 @@
 /**
  * Forward-pass benchmark: dla60, batch 1, 224x224, on the CPU. Our fast graph (logits only, BN
  * folded) and our tap graph (every record exposed) against PyTorch eager in the same run (Debian's
- * /usr/bin/python3 with python3-torch, through bench/torch_dla.py), with and without a cloning
+ * /usr/bin/python3 with python3-torch, through scripts/torch_dla.py), with and without a cloning
  * forward hook on every module. The four are timed in interleaved rounds: on a machine shared with
  * other work, a burst of load then slows all four rather than one.
  *
@@ -71,7 +71,7 @@ function ensureTorch(): boolean {
   return torchAvailable();
 }
 
-/** bench/torch_dla.py `serve`: one timed PyTorch forward per request, answered with its milliseconds. */
+/** scripts/torch_dla.py `serve`: one timed PyTorch forward per request, answered with its milliseconds. */
 class TorchServer {
   private readonly child: ChildProcessWithoutNullStreams;
   private readonly lines: string[] = [];
@@ -80,7 +80,7 @@ class TorchServer {
 
   constructor(weights: string) {
     this.child = spawn(PYTHON, [
-      path.join(__dirname, 'torch_dla.py'), 'serve', '--weights', weights, '--size', String(SIZE), '--threads', String(THREADS),
+      path.join(__dirname, '..', 'scripts', 'torch_dla.py'), 'serve', '--weights', weights, '--size', String(SIZE), '--threads', String(THREADS),
     ]);
     readline.createInterface({ input: this.child.stdout }).on('line', (line) => {
       const w = this.waiting;
@@ -89,7 +89,7 @@ class TorchServer {
       else this.lines.push(line);
     });
     this.child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
-    this.child.on('exit', (code) => this.waiting?.reject(new Error(`bench/torch_dla.py exited (${code}) before answering.`)));
+    this.child.on('exit', (code) => this.waiting?.reject(new Error(`scripts/torch_dla.py exited (${code}) before answering.`)));
   }
 
   private next(): Promise<string> {

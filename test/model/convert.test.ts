@@ -141,7 +141,7 @@ describe('written files load in Python', { skip: skipWithoutTorch() }, () => {
     convertFile(referencePath('dla46_c.safetensors'), pdparams);
     const script = [
       'import pickle, sys, numpy as np, torch',
-      `sys.path.insert(0, ${JSON.stringify(path.join(ROOT, 'bench'))})`,
+      `sys.path.insert(0, ${JSON.stringify(path.join(ROOT, 'scripts'))})`,
       'from torch_dla import DLA, VARIANTS',
       'ref_path, pth, from_paddle, pdparams = sys.argv[1:]',
       'ref = torch.load(ref_path)',

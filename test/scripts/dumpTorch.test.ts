@@ -12,7 +12,7 @@ import { runPython, skipWithoutTorch } from '../helpers/python';
 const ROOT = path.resolve(__dirname, '..', '..');
 
 /**
- * scripts/dump_torch.py for real, in Debian's torch: a plain-torch DLA (bench/torch_dla.py, timm's
+ * scripts/dump_torch.py for real, in Debian's torch: a plain-torch DLA (scripts/torch_dla.py, timm's
  * module names) with the reference weights and input must produce exactly the reference dump's keys
  * in the same order, and a dump that `compare` finds identical to our own run.
  */
@@ -21,7 +21,7 @@ test('dump_torch.py reproduces the reference dump convention', { skip: skipWitho
   const factory = path.join(tmp, 'models.py');
   fs.writeFileSync(factory, [
     'import sys',
-    `sys.path.insert(0, ${JSON.stringify(path.join(ROOT, 'bench'))})`,
+    `sys.path.insert(0, ${JSON.stringify(path.join(ROOT, 'scripts'))})`,
     'import torch_dla',
     'def dla46_c():',
     "    return torch_dla.DLA(**torch_dla.VARIANTS['dla46_c'])",

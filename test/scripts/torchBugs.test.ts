@@ -11,7 +11,7 @@ import { runPython, skipWithoutTorch } from '../helpers/python';
 
 /**
  * The diagnosis against REAL PyTorch models carrying each porting mistake (not our own graph
- * variations): scripts/fixtures/torch_buggy_dump.py patches bench/torch_dla.py's DLA the way a
+ * variations): scripts/fixtures/torch_buggy_dump.py patches scripts/torch_dla.py's DLA the way a
  * broken port would be written and dumps it with scripts/dump_torch.py's hooks. `compare` must put
  * the first divergence where the mistake first shows and name it first.
  */

@@ -90,7 +90,7 @@ describe('ONNX tensor names -> record keys', () => {
 });
 
 /**
- * A real export: bench/torch_dla.py's plain-torch DLA with timm's module names and the reference
+ * A real export: scripts/torch_dla.py's plain-torch DLA with timm's module names and the reference
  * weights, through torch.onnx.export (scripts/fixtures/export_onnx.py), compared with our own run of
  * dla46_c.pth on the reference 96x96 input.
  */

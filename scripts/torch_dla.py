@@ -1,14 +1,14 @@
-"""DLA in plain PyTorch, for benchmarking against our ONNX graphs (timm is not installable here).
+"""DLA in plain PyTorch with timm's module names (timm is not installable here): the benchmarks' PyTorch
+peer and the model of the Python-helper tests.
 
 The modules restate timm's `models/dla.py` forward semantics with timm's attribute names, so
 `load_state_dict(torch.load('dla60.pth'))` loads strictly. All 12 timm variants are defined.
 
-  python3 bench/torch_dla.py bench --weights dla60.pth [--variant dla60] [--size 224] [--runs 20] [--threads 2]
+  python3 scripts/torch_dla.py bench --weights dla60.pth [--variant dla60] [--size 224] [--runs 20] [--threads 2]
       prints one JSON line: eager and eager-with-hooks milliseconds per run
-  python3 bench/torch_dla.py serve --weights dla60.pth [...]
+  python3 scripts/torch_dla.py serve --weights dla60.pth [...]
       one timed run per stdin line ('eager' | 'hooks'), answered with a JSON line (for interleaving)
-  python3 bench/torch_dla.py dump --variant NAME --weights W.(pth|npz) --input X.npy --out OUT.npz
-      every hook record (reference-dump naming: `name#k` for repeated calls, `input`, `logits`)
+For activation dumps use scripts/dump_torch.py --model (this module's DLA is importable).
 """
 import argparse
 import json
@@ -290,24 +290,6 @@ def serve(args):
         print(json.dumps({'ms': ms, 'records': len(records)}), flush=True)
 
 
-def dump(args):
-    model = load_model(args.variant, args.weights)
-    x = torch.from_numpy(np.load(args.input))
-    records = []
-    handles, calls = hook_all(model, records)
-    # The reference hooked leaves, trees, roots, blocks and the stages; containers without a
-    # meaning of their own (Sequential project, ModuleList, GlobalPool) are left out.
-    keep = {n for n, m in model.named_modules() if n and (not list(m.children()) or isinstance(m, (DlaTree, DlaRoot, DlaBasic, DlaBottleneck, DlaBottle2neck)) or n in ('base_layer', 'level0', 'level1'))}
-    with torch.no_grad():
-        logits = model(x)
-    out = {'input': x.numpy()}
-    for name, k, t in records:
-        if name in keep:
-            out[f'{name}#{k}' if calls[name] > 1 else name] = t.numpy()
-    out['logits'] = logits.numpy()
-    np.savez(args.out, **out)
-
-
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest='cmd', required=True)
@@ -323,15 +305,10 @@ def main():
     v.add_argument('--variant', default='dla60')
     v.add_argument('--size', type=int, default=224)
     v.add_argument('--threads', type=int, default=2)
-    d = sub.add_parser('dump')
-    d.add_argument('--variant', required=True)
-    d.add_argument('--weights', required=True)
-    d.add_argument('--input', required=True)
-    d.add_argument('--out', required=True)
     args = p.parse_args()
     if args.variant not in VARIANTS:
         sys.exit(f"Unknown variant '{args.variant}'; one of {', '.join(VARIANTS)}.")
-    {'bench': bench, 'serve': serve, 'dump': dump}[args.cmd](args)
+    {'bench': bench, 'serve': serve}[args.cmd](args)
 
 
 if __name__ == '__main__':
