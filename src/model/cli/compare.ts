@@ -3,6 +3,7 @@ import { UsageError } from '../errors';
 import { compare, reportPasses } from '../compare/compare';
 import { DEFAULT_TOLERANCE } from '../compare/metrics';
 import { htmlReport } from '../compare/htmlReport';
+import { reportToJson } from '../compare/reportJson';
 import { textReport } from '../compare/textReport';
 import type { ToleranceRule } from '../compare/types';
 import { parseProvider } from './provider';
@@ -51,12 +52,12 @@ export async function compareCommand(argv: string[]): Promise<number> {
     diagnose: !values['no-diagnose'],
     onProgress: values.json ? undefined : (m) => process.stderr.write(`${m}\n`),
   });
-  if (values.out) fs.writeFileSync(values.out, JSON.stringify(report, null, 2));
+  if (values.out) fs.writeFileSync(values.out, reportToJson(report));
   // A self-contained page with the extension's tree, the worst layers and the diagnosis.
   if (values.html) {
     fs.writeFileSync(values.html, htmlReport(report));
     if (!values.json) process.stderr.write(`HTML report: ${values.html}\n`);
   }
-  console.log(values.json ? JSON.stringify(report, null, 2) : textReport(report));
+  console.log(values.json ? reportToJson(report) : textReport(report));
   return reportPasses(report) ? 0 : 1;
 }
