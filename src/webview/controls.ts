@@ -7,6 +7,7 @@ import {
   provideVSCodeDesignSystem, vsCodeButton, vsCodeCheckbox, vsCodeDropdown, vsCodeOption, vsCodeTextField,
 } from '@vscode/webview-ui-toolkit';
 import type { Control, Controls } from './controlTypes';
+import { labelled } from './labelled';
 
 let registered = false;
 function register(): void {
@@ -66,16 +67,6 @@ export function button(id: string, label: string, onClick: () => void, appearanc
   el.textContent = label;
   el.addEventListener('click', onClick);
   return el;
-}
-
-function labelled(id: string, label: string): HTMLElement {
-  const wrap = document.createElement('div');
-  wrap.className = 'control';
-  const l = document.createElement('label');
-  l.htmlFor = id;
-  l.textContent = label;
-  wrap.appendChild(l);
-  return wrap;
 }
 
 /** This module as a Controls set, for pages that are handed their controls. */

@@ -1,18 +1,10 @@
 import type { Control, Controls } from './controlTypes';
+import { labelled } from './labelled';
 
 /**
  * Native form controls with the same ids and callbacks as the toolkit's (controls.ts), for the
  * standalone HTML report: no web components, no VS Code theme, styled by media/report.css.
  */
-function labelled(id: string, label: string): HTMLElement {
-  const wrap = document.createElement('div');
-  wrap.className = 'control';
-  const l = document.createElement('label');
-  l.htmlFor = id;
-  l.textContent = label;
-  wrap.appendChild(l);
-  return wrap;
-}
 
 export const plainControls: Controls = {
   dropdown(id, label, options, initial, onChange): Control<string> {
