@@ -2,7 +2,7 @@ import { findNode, walk, type ModuleNode } from '../dla/moduleTree';
 import type { GraphVariation } from '../dla/onnxGraph';
 import type { LoadedModel } from '../run/loadModel';
 import type { ProviderSetting } from '../run/session';
-import { toFloat32, type Tensor } from '../tensor';
+import { formatShape, toFloat32, type Tensor } from '../tensor';
 import { diffMetrics } from './metrics';
 import { inputsFor, rerunModules } from './rerun';
 import type { DiagnosisCause, Hypothesis, ToleranceRule } from './types';
@@ -124,7 +124,11 @@ export async function diagnose(
     return { moduleId: unit.id, feeds, taps: [firstDivergence], variations: c?.variations ?? [] };
   });
   const runs = await rerunModules(model, requests, provider);
-  const measured = runs.map((out) => diffMetrics(toFloat32(out.get(firstDivergence)!), cand, rule));
+  // A re-run whose output has another size than the candidate's explains nothing: residual Infinity.
+  const measured = runs.map((out) => {
+    const x = toFloat32(out.get(firstDivergence)!);
+    return x.length === cand.length ? diffMetrics(x, cand, rule) : { scaledMaxAbs: Infinity, pass: false };
+  });
   const base = { residual: measured[0].scaledMaxAbs, pass: measured[0].pass };
   const tried: (Hypothesis & { pass: boolean })[] = hypotheses.map((c, i) => ({
     cause: c.cause, at: unit.id, residual: measured[i + 1].scaledMaxAbs, pass: measured[i + 1].pass, explanation: c.explanation,
@@ -134,7 +138,9 @@ export async function diagnose(
   if (!tried.some((h) => h.pass)) {
     const why = base.pass
       ? `${unit.id} re-run from the candidate's own inputs matches the candidate, so the divergence at ${firstDivergence} is error accumulated upstream rather than a mistake in ${unit.id}; loosen the tolerance or look at the layers before it`
-      : `none of the known porting mistakes reproduces the candidate at ${firstDivergence} (the re-run of ${unit.id} from the candidate's inputs differs by ${base.residual.toExponential(2)}); compare the weights and the code of ${unit.id}`;
+      : base.residual === Infinity
+        ? `the candidate's ${firstDivergence} has another shape than the reference computes from the same inputs (${formatShape(target.shape)}); compare the padding, stride and kernel size of ${unit.id}`
+        : `none of the known porting mistakes reproduces the candidate at ${firstDivergence} (the re-run of ${unit.id} from the candidate's inputs differs by ${base.residual.toExponential(2)}); compare the weights and the code of ${unit.id}`;
     ranked.unshift({ cause: 'unknown', at: unit.id, residual: base.residual, explanation: why });
   }
   return { unit: unit.id, baseline: base.residual, hypotheses: ranked };

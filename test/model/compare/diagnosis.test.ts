@@ -111,3 +111,20 @@ test('a dump fed BGR input while --input gives the RGB one: the input itself div
   assert.equal(report.firstDivergence, 'input');
   assert.equal(report.diagnosis[0].cause, 'bgr-input');
 });
+
+test('a record with another shape is the first divergence, and the diagnosis does not crash on it', async () => {
+  const r = await forwardTaps(model46, input.tensor, { provider: 'cpu' });
+  const records = new Map(r.records);
+  const conv = records.get('level2.tree1.conv2')!;
+  const [n, c, h, w] = conv.shape;
+  // A port whose stride-2 conv kept one row and column too few.
+  const smaller = new Float32Array(n * c * (h - 1) * (w - 1));
+  records.set('level2.tree1.conv2', { dtype: 'float32', shape: [n, c, h - 1, w - 1], data: smaller });
+  const dump = path.join(tmp, 'shape.npz');
+  fs.writeFileSync(dump, writeNpz(records));
+  const report = await compare({ reference: dla46, dump, provider: 'cpu', local: false });
+  assert.equal(report.firstDivergence, 'level2.tree1.conv2');
+  assert.deepEqual(report.unmatched.shapeMismatch.map((m) => m.name), ['level2.tree1.conv2']);
+  assert.equal(report.diagnosis[0].cause, 'unknown');
+  assert.ok(report.diagnosis.every((h) => h.residual === Infinity), JSON.stringify(report.diagnosis));
+});
