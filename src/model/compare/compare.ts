@@ -1,6 +1,6 @@
 import * as path from 'path';
 import { readCheckpoint } from '../formats/registry';
-import { toTimmNames } from '../dla/keymap';
+import { toTimmNames, toTimmRecordNames } from '../dla/keymap';
 import { UsageError } from '../errors';
 import { forwardTaps } from '../run/forward';
 import { inputFromArrays, loadInput, seededInput, type ModelInput } from '../run/inputSource';
@@ -101,7 +101,7 @@ export async function compare(req: CompareRequest): Promise<CompareReport> {
     if (!ARCHIVE_DUMP.test(req.dump)) throw new UsageError(`${req.dump}: an activation dump must be an .npz or a reprod_log .npy.`);
     progress(`Reading ${path.basename(req.dump)}`);
     dumpCkpt = await timed('read', () => readCheckpoint(req.dump!));
-    dump = new Map(dumpCkpt.tensors);
+    dump = toTimmRecordNames(dumpCkpt.tensors).tensors;
   }
   cancelled();
 

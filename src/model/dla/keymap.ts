@@ -50,3 +50,25 @@ export function toTimmNames(tensors: ReadonlyMap<string, Tensor>): CanonicalTens
   }
   return { tensors: out, renamed };
 }
+
+/**
+ * Record (activation) names of the Paddle port in the seed notebook where they differ from timm's:
+ * its head is `self.pool = nn.AdaptiveAvgPool2D(1)` where timm has `global_pool.pool`.
+ */
+const PADDLE_RECORD_ALIASES: ReadonlyMap<string, string> = new Map([['pool', 'global_pool.pool']]);
+
+/** A dump's records under timm keys: Paddle aliases renamed where the timm key is not already there. */
+export function toTimmRecordNames(records: ReadonlyMap<string, Tensor>): CanonicalTensors {
+  const out = new Map<string, Tensor>();
+  const renamed: [string, string][] = [];
+  for (const [name, t] of records) {
+    const alias = PADDLE_RECORD_ALIASES.get(name);
+    if (alias && !records.has(alias)) {
+      renamed.push([name, alias]);
+      out.set(alias, t);
+    } else {
+      out.set(name, t);
+    }
+  }
+  return { tensors: out, renamed };
+}

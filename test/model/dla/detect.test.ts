@@ -95,3 +95,13 @@ test('a state dict of another architecture is refused with its keys quoted', () 
   assert.equal(d.variant, null);
   assert.match(d.reason, /Not a timm DLA state dict: it has no 'base_layer.0.weight'; its first keys are 'conv1.weight'/);
 });
+
+test("a Paddle dump's `pool` record is timm's `global_pool.pool`, unless the dump has both", async () => {
+  const { toTimmRecordNames } = await import('../../../src/model/dla/keymap');
+  const t: Tensor = { dtype: 'float32', shape: [1], data: new Float32Array(1) };
+  const r = toTimmRecordNames(new Map([['level5', t], ['pool', t], ['fc', t]]));
+  assert.deepEqual([...r.tensors.keys()], ['level5', 'global_pool.pool', 'fc']);
+  assert.deepEqual(r.renamed, [['pool', 'global_pool.pool']]);
+  const both = toTimmRecordNames(new Map([['pool', t], ['global_pool.pool', t]]));
+  assert.deepEqual([...both.tensors.keys()], ['pool', 'global_pool.pool']);
+});
