@@ -1,8 +1,9 @@
 import * as vscode from 'vscode';
 import type { CompareReport } from '../model/compare/types';
+import type { ClassificationData } from '../shared/protocol';
 import { CheckpointEditorProvider } from './checkpointEditor/checkpointEditor';
 import { Classifier } from './classifier';
-import { ClassificationDocuments } from './commands/classificationView';
+import { ClassificationViews } from './commands/classificationView';
 import { chooseClassificationCheckpoint, classifyImage } from './commands/classifyImage';
 import { openCheckpoint } from './commands/checkpointCommands';
 import { compareCheckpoints, defaultStorage } from './commands/compareCheckpoints';
@@ -20,14 +21,15 @@ class DlaLens extends Disposable {
   readonly log = this._register(new Log());
   readonly status = this._register(new ProviderStatus());
   private readonly classifier = new Classifier();
+  readonly classifications: ClassificationViews;
 
   constructor(private readonly context: vscode.ExtensionContext) {
     super();
     this._register({ dispose: () => void this.classifier.dispose() });
     this._register(CheckpointEditorProvider.register(context, this.log));
     this._register(ComparisonPanel.register(context, this.log));
-    const documents = this._register(ClassificationDocuments.register());
-    const classify = { classifier: this.classifier, log: this.log, status: this.status, documents };
+    this.classifications = this._register(new ClassificationViews(context.extensionUri, this.log));
+    const classify = { classifier: this.classifier, log: this.log, status: this.status, views: this.classifications };
 
     const compare = { extensionUri: context.extensionUri, storageUri: defaultStorage(context), log: this.log, status: this.status };
     this.command('dlaLens.compareCheckpoints', (arg) => compareCheckpoints(compare, arg));
@@ -73,6 +75,8 @@ export interface DlaLensApi {
   activeReport(): CompareReport | undefined;
   /** The status bar text ("$(chip) DLA: cpu"). */
   statusText(): string;
+  /** The classification a result page last asked for and was given (set once the page has loaded). */
+  lastClassificationShown(): ClassificationData | undefined;
 }
 
 export function activate(context: vscode.ExtensionContext): DlaLensApi {
@@ -84,6 +88,7 @@ export function activate(context: vscode.ExtensionContext): DlaLensApi {
     renders: () => [...ComparisonPanel.renders],
     statusText: () => lens.status.text,
     activeReport: () => ComparisonPanel.active?.report,
+    lastClassificationShown: () => lens.classifications.lastServed,
   };
 }
 

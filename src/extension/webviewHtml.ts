@@ -1,7 +1,7 @@
 import * as crypto from 'crypto';
 import * as vscode from 'vscode';
 
-export type WebviewPage = 'comparison' | 'checkpoint';
+export type WebviewPage = 'comparison' | 'checkpoint' | 'classification';
 
 /**
  * Folders a webview may load from: the bundle and the static media, nothing of the workspace.
@@ -15,7 +15,7 @@ export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions 
 }
 
 /**
- * Static HTML for both pages: the script (one bundle, told which page it is by data-page) builds
+ * Static HTML for every page: the script (one bundle, told which page it is by data-page) builds
  * the DOM and then sends Ready. The CSP allows only our own files and the one nonce'd script;
  * styles set through the CSSOM (d3's .style(), the toolkit's adopted stylesheets) are not inline
  * <style>/style="" and need no 'unsafe-inline'.

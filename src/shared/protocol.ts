@@ -1,8 +1,8 @@
 /**
- * The one protocol between the extension host and its webviews (the comparison view and the
- * checkpoint editor). Everything that crosses is declared here and validated on arrival by the
- * parse functions below: a webview is another process and a malformed message must fail loudly
- * with a reason, never half-work.
+ * The one protocol between the extension host and its webviews (the comparison view, the
+ * checkpoint editor and the classification result). Everything that crosses is declared here and
+ * validated on arrival by the parse functions below: a webview is another process and a malformed
+ * message must fail loudly with a reason, never half-work.
  *
  * Requests carry a `messageId`; every request is answered by exactly one reply carrying
  * `inReplyTo`, either the success reply or an ErrorReply with a sentence the user can act on.
@@ -18,6 +18,8 @@ export enum MessageType {
   ComparisonData = 'comparisonData',
   /** Reply to Ready in the checkpoint editor: what the file holds. */
   CheckpointData = 'checkpointData',
+  /** Reply to Ready in the classification view: the top-5 and how it was computed. */
+  ClassificationData = 'classificationData',
   /** Reply to GetLayerDetail: per-channel error and histograms, binary. */
   LayerDetail = 'layerDetail',
   /** Reply to GetTensorStats (checkpoint editor hover). */
@@ -30,6 +32,8 @@ export enum MessageType {
   ComparisonChanged = 'comparisonChanged',
   /** Push: select and reveal a module (from a command or a test). */
   RevealModule = 'revealModule',
+  /** Push: the image was classified again (another preset, provider or checkpoint). */
+  ClassificationChanged = 'classificationChanged',
   // #endregion
 
   // #region From webview
@@ -171,6 +175,34 @@ export interface CheckpointData {
   readonly readMs: number;
 }
 
+export interface ClassificationPrediction {
+  /** ImageNet-1k class index. */
+  readonly index: number;
+  readonly wnid: string;
+  readonly label: string;
+  /** Softmax probability, 0..1. */
+  readonly prob: number;
+}
+
+/** What Classify Image shows: mirrors src/extension/classifier.ts's Classification. */
+export interface ClassificationData {
+  /** The image's path on the extension host's machine. */
+  readonly image: string;
+  /** The image to show beside the result: a PNG data: URI and the original size; null if it could not be made. */
+  readonly thumbnail: { readonly uri: string; readonly width: number; readonly height: number } | null;
+  readonly checkpoint: string;
+  readonly variant: string;
+  readonly preset: string;
+  readonly presetDescription: string;
+  /** The provider that ran ('cpu', 'cuda', 'webgpu'). */
+  readonly provider: string;
+  /** "cpu (cuda failed: …)" */
+  readonly providerDetail: string;
+  /** Best first. */
+  readonly top: readonly ClassificationPrediction[];
+  readonly timingsMs: { readonly load: number; readonly preprocess: number; readonly inference: number };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Messages
 
@@ -189,6 +221,10 @@ export interface ComparisonDataMessage extends Reply {
 export interface CheckpointDataMessage extends Reply {
   readonly type: MessageType.CheckpointData;
   readonly data: CheckpointData;
+}
+export interface ClassificationDataMessage extends Reply {
+  readonly type: MessageType.ClassificationData;
+  readonly data: ClassificationData;
 }
 export interface LayerDetailMessage extends Reply {
   readonly type: MessageType.LayerDetail;
@@ -216,16 +252,22 @@ export interface RevealModuleMessage {
   readonly type: MessageType.RevealModule;
   readonly id: string;
 }
+export interface ClassificationChangedMessage {
+  readonly type: MessageType.ClassificationChanged;
+  readonly data: ClassificationData;
+}
 
 export type ToWebviewMessage =
   | ComparisonDataMessage
   | CheckpointDataMessage
+  | ClassificationDataMessage
   | LayerDetailMessage
   | TensorStatsReplyMessage
   | DoneMessage
   | ErrorReplyMessage
   | ComparisonChangedMessage
-  | RevealModuleMessage;
+  | RevealModuleMessage
+  | ClassificationChangedMessage;
 // #endregion
 
 // #region From webview
@@ -264,7 +306,7 @@ export type FromWebviewRequest = Extract<FromWebviewMessage, Request>;
 
 /** Which reply type answers which request (the success case; ErrorReply answers any). */
 export interface ReplyFor {
-  [MessageType.Ready]: ComparisonDataMessage | CheckpointDataMessage;
+  [MessageType.Ready]: ComparisonDataMessage | CheckpointDataMessage | ClassificationDataMessage;
   [MessageType.GetLayerDetail]: LayerDetailMessage;
   [MessageType.GetTensorStats]: TensorStatsReplyMessage;
   [MessageType.ExportReport]: DoneMessage;
@@ -420,6 +462,28 @@ function checkCheckpoint(v: unknown, where: string): void {
   num(o, 'readMs', where);
 }
 
+function checkClassification(v: unknown, where: string): void {
+  const o = obj(v, where);
+  for (const k of ['image', 'checkpoint', 'variant', 'preset', 'presetDescription', 'provider', 'providerDetail']) str(o, k, where);
+  if (o.thumbnail !== null) {
+    const t = obj(o.thumbnail, `${where}.thumbnail`);
+    // Only an inline PNG: the page's CSP allows data: images and nothing of the file system.
+    if (!str(t, 'uri', `${where}.thumbnail`).startsWith('data:image/png;base64,')) fail(`${where}.thumbnail.uri`, 'a data:image/png URI', 'another URI');
+    int(t, 'width', `${where}.thumbnail`);
+    int(t, 'height', `${where}.thumbnail`);
+  }
+  arr(o, 'top', where).forEach((p, i) => {
+    const w = `${where}.top[${i}]`;
+    const po = obj(p, w);
+    int(po, 'index', w);
+    str(po, 'wnid', w);
+    str(po, 'label', w);
+    num(po, 'prob', w);
+  });
+  const t = obj(o.timingsMs, `${where}.timingsMs`);
+  for (const k of ['load', 'preprocess', 'inference']) num(t, k, `${where}.timingsMs`);
+}
+
 /** Validates a message arriving in a webview. Throws ProtocolError naming the field at fault. */
 export function parseToWebview(raw: unknown): ToWebviewMessage {
   const o = obj(raw, 'to webview');
@@ -436,6 +500,13 @@ export function parseToWebview(raw: unknown): ToWebviewMessage {
     case MessageType.CheckpointData:
       int(o, 'inReplyTo', w);
       checkCheckpoint(o.data, `${w}.data`);
+      break;
+    case MessageType.ClassificationData:
+      int(o, 'inReplyTo', w);
+      checkClassification(o.data, `${w}.data`);
+      break;
+    case MessageType.ClassificationChanged:
+      checkClassification(o.data, `${w}.data`);
       break;
     case MessageType.LayerDetail: {
       int(o, 'inReplyTo', w);

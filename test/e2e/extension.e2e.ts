@@ -7,14 +7,14 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import { readCheckpoint } from '../../src/model/formats/registry';
 import { topK } from '../../src/model/run/labels';
 import { TEST_TMP } from '../../scripts/code-server/paths';
 import { REFERENCE_DIR, makeWorkspace } from '../integration/workspace';
 import { buildComparisonFixture, type ComparisonFixture } from './fixtures/comparisonFixture';
 import {
-  closeEditors, openWorkbench, paletteHas, pickItem, runCommand, screenshot, setUserSetting, webview, type Workbench,
+  closeEditors, openWorkbench, paletteHas, pickItem, runCommand, screenshot, setColorTheme, webview, type Workbench,
 } from './workbench';
 
 const runDir = path.join(TEST_TMP, 'vscode', 'e2e');
@@ -32,6 +32,12 @@ describe('DLA Lens in a real VS Code (code-server + Chromium)', { timeout: 300_0
   });
   after(async () => {
     await wb?.close();
+  });
+  // A test that fails half-way leaves its quick pick or editors behind: the next starts clean.
+  afterEach(async () => {
+    if (!wb) return;
+    await wb.page.keyboard.press('Escape');
+    if (await wb.page.locator('.tabs-container .tab').count() > 0) await closeEditors(wb.page).catch(() => undefined);
   });
 
   it('lists every DLA command in the palette', async () => {
@@ -94,7 +100,7 @@ describe('DLA Lens in a real VS Code (code-server + Chromium)', { timeout: 300_0
 
     // Switching metric re-colours without a new layout.
     const layouts = await tree.getAttribute('data-layouts');
-    const fillOf = () => tree.locator('g.node[data-id="level4"] circle').evaluate((c) => (c as SVGElement).style.fill);
+    const fillOf = () => tree.locator('g.node[data-id="level4"] path.glyph').evaluate((c) => (c as SVGElement).style.fill);
     const fillBefore = await fillOf();
     assert.ok(fillBefore, 'level4 is coloured');
     await view.locator('#metric').click();
@@ -115,14 +121,122 @@ describe('DLA Lens in a real VS Code (code-server + Chromium)', { timeout: 300_0
     // The light theme, for the README's second screenshot.
     await view.locator('#only-failing').click();
     await view.locator('#search input').fill('');
-    setUserSetting(wb.settingsFile, 'workbench.colorTheme', 'Default Light Modern');
-    await page.locator('.monaco-workbench.vs').waitFor({ timeout: 20_000 });
+    await setColorTheme(page, 'Default Light Modern');
+    await view.locator('body.vscode-light').waitFor({ state: 'attached', timeout: 20_000 });
     await page.waitForTimeout(600);
     await screenshot(page, 'comparison-light');
-    // Back to dark; a second write in the same second can be coalesced by the file watcher.
-    await page.waitForTimeout(1200);
-    setUserSetting(wb.settingsFile, 'workbench.colorTheme', 'Default Dark Modern');
+    await setColorTheme(page, 'Default Dark Modern');
+    await closeEditors(page);
+  });
+
+  it('follows high-contrast themes: the HC palette reaches the tree, and the first divergence stays visible', async () => {
+    const { page } = wb;
+    await runCommand(page, 'DLA: Open Report');
+    await pickItem(page, 'dla60-bn-eps.report.json');
+    const view = webview(page);
+    const tree = view.locator('#tree');
+    await tree.locator('g.node.first-divergence').waitFor({ timeout: 30_000 });
+    await page.waitForTimeout(400);
+    await view.locator('body.vscode-dark').waitFor({ state: 'attached' });
+    const dark = await treeColours(view);
+    assert.equal(dark.contrastBorder, '', 'Dark Modern defines no contrastBorder');
+
+    for (const [theme, workbenchClass, bodyClass] of [
+      ['Default High Contrast', 'hc-black', 'vscode-high-contrast'],
+      ['Default High Contrast Light', 'hc-light', 'vscode-high-contrast-light'],
+    ] as const) {
+      await setColorTheme(page, theme);
+      await page.locator(`.monaco-workbench.${workbenchClass}`).waitFor({ timeout: 20_000 });
+      await view.locator(`body.${bodyClass}`).waitFor({ state: 'attached', timeout: 20_000 });
+      await page.waitForTimeout(500);
+      const hc = await treeColours(view);
+      console.log(`  ${theme}: ${JSON.stringify(hc)}`);
+      // The webview follows the theme through VS Code's variables: its palette, not Dark Modern's.
+      assert.ok(hc.contrastBorder, `${theme} gives the webview --vscode-contrastBorder`);
+      assert.equal(hc.label, hc.foreground, 'tree labels use the theme foreground');
+      assert.notEqual(hc.label, dark.label, 'label colour changed with the theme');
+      assert.equal(hc.passStroke, hc.contrastBorder, 'node outlines use contrastBorder');
+      assert.equal(hc.treeBorder, hc.contrastBorder, 'the tree frame uses contrastBorder');
+      assert.notEqual(hc.background, dark.background);
+      // The verdict is a shape as well as a colour: failing nodes are squares, passing ones circles.
+      assert.ok(hc.failGlyph && !/A/.test(hc.failGlyph), `failing glyph is a square: ${hc.failGlyph}`);
+      assert.ok(hc.passGlyph && /A/.test(hc.passGlyph), `passing glyph is a circle: ${hc.passGlyph}`);
+      // The first-divergence mark: drawn, in view, and in a colour that stands out from the background.
+      const mark = tree.locator('g.node.first-divergence');
+      assert.equal(await mark.count(), 1);
+      assert.ok(await mark.locator('text.badge').isVisible(), 'first-divergence badge visible');
+      assert.ok(contrast(hc.badge, hc.background) >= 3, `badge ${hc.badge} on ${hc.background}: contrast ${contrast(hc.badge, hc.background).toFixed(2)} < 3`);
+      assert.ok(contrast(hc.firstStroke, hc.background) >= 3, `first-divergence outline ${hc.firstStroke} on ${hc.background}`);
+      assert.ok(hc.firstStrokeWidth >= 3, `first-divergence outline ${hc.firstStrokeWidth}px`);
+      // The hover card is framed by contrastBorder too.
+      await mark.locator('text.label').hover();
+      const tip = view.locator('#tooltip');
+      await tip.waitFor({ state: 'visible' });
+      assert.equal(await tip.evaluate((e) => getComputedStyle(e).borderTopColor), hc.contrastBorder, 'tooltip border uses contrastBorder');
+      await page.mouse.move(5, 500);
+      await page.waitForTimeout(200);
+      await screenshot(page, workbenchClass === 'hc-black' ? 'comparison-high-contrast' : 'comparison-high-contrast-light');
+    }
+    await setColorTheme(page, 'Default Dark Modern');
+    await closeEditors(page);
+  });
+
+  it('keeps its state when hidden behind another editor and across a window reload', async () => {
+    const { page } = wb;
+    await runCommand(page, 'DLA: Open Report');
+    await pickItem(page, 'dla60-bn-eps.report.json');
+    let view = webview(page);
+    let tree = view.locator('#tree');
+    await tree.locator('g.node.first-divergence').waitFor({ timeout: 30_000 });
+    await page.waitForTimeout(400);
+
+    // Collapse the stage holding the first divergence, open a block, switch metric, search.
+    for (const id of ['level3', 'level1', 'level2.tree1']) {
+      await tree.locator(`g.node[data-id="${id}"] path.glyph`).click();
+      await page.waitForTimeout(350);
+    }
+    await view.locator('#metric').click();
+    await view.locator('vscode-option[value="relL2"]').click();
+    await view.locator('#search input').fill('level2.tree2');
+    await page.waitForTimeout(800); // transitions end; the view saves its state
+    const before = await viewState(view);
+    console.log(`  comparison state: ${JSON.stringify({ ...before, expanded: Object.keys(before.expanded).length })}`);
+    assert.equal(before.expanded.level3, 'false', 'level3 collapsed');
+    assert.equal(before.expanded.level1, 'false', 'level1 collapsed');
+    assert.equal(before.expanded['level2.tree1'], 'true', 'level2.tree1 open');
+    assert.equal(before.expanded['level2.tree2'], 'false', 'the search shows level2.tree2, closed as it was');
+    assert.equal(before.metric, 'relL2');
+    assert.equal(before.search, 'level2.tree2');
+    assert.ok(before.matches > 0);
+    assert.equal(before.firstDivergenceShown, 0, 'the first divergence is inside collapsed level3');
+
+    // Hide: another editor in the same group; the webview is discarded (no retainContextWhenHidden).
+    await page.keyboard.press('Control+P');
+    await page.locator('.quick-input-widget input').fill('settings.json');
+    await pickItem(page, '.vscode');
+    await page.locator('.tab.active', { hasText: 'settings.json' }).waitFor({ timeout: 20_000 });
+    await page.waitForTimeout(500);
+    assert.equal(await page.locator('iframe.webview.ready[src*="extensionId=dla-lens.dla-lens"]').count(), 0, 'the hidden webview was discarded');
+    await page.locator('.tab', { hasText: 'dla60-bn-eps.report.json' }).click();
+    await tree.locator('g.node').first().waitFor({ timeout: 30_000 });
+    await page.waitForTimeout(600);
+    assert.deepEqual(await viewState(view), before, 'state after hiding and showing again');
+
+    // Reload the window: the serializer restores the panel from the webview's saved state.
+    // Developer: Reload Window, not page.reload(): the workbench saves its editors and their state
+    // on the way out, which a browser reload of the web workbench does not wait for.
+    const reloaded = page.waitForEvent('framenavigated', { predicate: (f) => f === page.mainFrame(), timeout: 60_000 });
+    await runCommand(page, 'Developer: Reload Window');
+    await reloaded;
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    view = webview(page);
+    tree = view.locator('#tree');
+    await tree.locator('g.node').first().waitFor({ timeout: 60_000 });
     await page.waitForTimeout(800);
+    assert.equal(await page.locator('.tab.active', { hasText: 'dla60-bn-eps.report.json' }).count(), 1, 'the comparison tab is back');
+    assert.deepEqual(await viewState(view), before, 'state after a window reload');
+    await setColorTheme(page, 'Default Dark Modern'); // the reloaded workbench does not restore it (see setColorTheme)
+    await screenshot(page, 'comparison-restored');
     await closeEditors(page);
   });
 
@@ -173,14 +287,102 @@ describe('DLA Lens in a real VS Code (code-server + Chromium)', { timeout: 300_0
     const item = page.locator('.context-view .action-menu-item', { hasText: 'Classify Image' });
     await item.hover();
     await page.keyboard.press('Enter');
-    const editor = page.locator('.editor-instance .view-lines').last();
-    await page.locator('.tab', { hasText: 'top-5' }).waitFor({ timeout: 60_000 });
-    await page.waitForTimeout(300);
-    // The editor renders spaces as U+00A0.
-    const text = ((await editor.textContent()) ?? '').replace(/\u00a0/g, ' ');
-    for (const p of expected) assert.ok(text.includes(p.label), `top-5 lacks '${p.label}': ${text}`);
-    assert.match(text, /provider: (cpu|cuda|webgpu)/);
-    assert.ok(await page.locator('.statusbar-item', { hasText: /DLA: (cpu|cuda|webgpu)/ }).count() >= 1, 'status bar shows the provider');
+    // The result opens rendered in a webview (not as Markdown source), with the image in it.
+    await page.locator('.tab', { hasText: 'probe.png — top-5' }).waitFor({ timeout: 60_000 });
+    const view = webview(page);
+    await view.locator('body[data-ready="true"]').waitFor({ timeout: 30_000 });
+    const labels = (await view.locator('#top5 tbody td.label').allTextContents()).map((t) => t.trim());
+    assert.deepEqual(labels, expected.map((p) => p.label));
+    assert.equal(await view.locator('#top5 .prob-bar[role="meter"]').count(), 5);
+    const widths = await view.locator('#top5 .prob-fill').evaluateAll((els) => els.map((e) => e.getBoundingClientRect().width));
+    assert.ok(widths[0] > 0 && widths.every((w, i) => i === 0 || w <= widths[i - 1] + 0.5), `bars shrink with rank: ${widths}`);
+    assert.match((await view.locator('#facts tr[data-fact="provider"]').textContent()) ?? '', /provider\s*(cpu|cuda|webgpu)/);
+    assert.match((await view.locator('#facts tr[data-fact="preprocessing"]').textContent()) ?? '', /timm/);
+    assert.match((await view.locator('#facts tr[data-fact="time"]').textContent()) ?? '', /ms inference/);
+    // The image beside the table, drawn (a decoded thumbnail, not a broken image) and to its left.
+    const img = view.locator('figure.image img#image');
+    assert.ok(await img.evaluate((e) => (e as HTMLImageElement).complete && (e as HTMLImageElement).naturalWidth > 0), 'the image is drawn');
+    const [imgBox, tableBox] = [await img.boundingBox(), await view.locator('#top5').boundingBox()];
+    assert.ok(imgBox && tableBox && imgBox.x + imgBox.width <= tableBox.x, `image ${JSON.stringify(imgBox)} beside the table ${JSON.stringify(tableBox)}`);
+    assert.match((await view.locator('figure.image figcaption').textContent()) ?? '', /probe\.png · \d+×\d+/);
     await screenshot(page, 'classify');
   });
 });
+
+type FrameView = ReturnType<typeof webview>;
+
+/** Computed colours of the tree and the page, as the browser resolves them (rgb() strings). */
+async function treeColours(view: FrameView): Promise<TreeColours> {
+  // A string, not a function: tsx's transform would add __name() calls the page does not have.
+  return view.locator('body').evaluate(`(() => {
+    const css = (e, p) => (e ? getComputedStyle(e).getPropertyValue(p) : '');
+    const resolve = (v) => {
+      if (!getComputedStyle(document.body).getPropertyValue(v).trim()) return '';
+      const probe = document.createElement('span');
+      probe.style.color = 'var(' + v + ')';
+      document.body.appendChild(probe);
+      const c = getComputedStyle(probe).color;
+      probe.remove();
+      return c;
+    };
+    const pass = document.querySelector('#tree g.node:not(.fail):not(.unrecorded):not(.collapsed):not(.first-divergence) path.glyph');
+    const fail = document.querySelector('#tree g.node.fail:not(.first-divergence) path.glyph');
+    const first = document.querySelector('#tree g.node.first-divergence path.glyph');
+    return {
+      foreground: resolve('--vscode-foreground'),
+      contrastBorder: resolve('--vscode-contrastBorder'),
+      background: css(document.body, 'background-color'),
+      label: css(document.querySelector('#tree g.node text.label'), 'fill'),
+      passStroke: css(pass, 'stroke'),
+      passGlyph: pass ? pass.getAttribute('d') : '',
+      failGlyph: fail ? fail.getAttribute('d') : '',
+      treeBorder: css(document.querySelector('#tree'), 'border-top-color'),
+      badge: css(document.querySelector('#tree g.node.first-divergence text.badge'), 'fill'),
+      firstStroke: css(first, 'stroke'),
+      firstStrokeWidth: parseFloat(css(first, 'stroke-width')),
+    };
+  })()`) as Promise<TreeColours>;
+}
+
+interface TreeColours {
+  readonly foreground: string;
+  readonly contrastBorder: string;
+  readonly background: string;
+  readonly label: string;
+  readonly passStroke: string;
+  readonly passGlyph: string;
+  readonly failGlyph: string;
+  readonly treeBorder: string;
+  readonly badge: string;
+  readonly firstStroke: string;
+  readonly firstStrokeWidth: number;
+}
+
+/** WCAG contrast ratio of two rgb()/rgba() colours. */
+function contrast(a: string, b: string): number {
+  const lum = (c: string) => {
+    const [r, g, bl] = (c.match(/[\d.]+/g) ?? ['0', '0', '0']).slice(0, 3).map((x) => {
+      const v = Number(x) / 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
+  };
+  const [hi, lo] = [lum(a), lum(b)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+}
+
+/** What the comparison view should keep: the tree's open/closed nodes, metric, search, zoom. */
+async function viewState(view: FrameView) {
+  const tree = view.locator('#tree');
+  const nodes = await tree.locator('g.node').evaluateAll((els) => els.map((e) => [e.getAttribute('data-id')!, e.getAttribute('aria-expanded') ?? '-'] as const));
+  return {
+    expanded: Object.fromEntries(nodes.sort(([a], [b]) => a.localeCompare(b))) as Record<string, string>,
+    metric: await view.locator('#metric').evaluate((e) => (e as HTMLElement & { value: string }).value),
+    search: await view.locator('#search input').inputValue(),
+    matches: await tree.locator('g.node.match').count(),
+    status: (await view.locator('.status').textContent())?.trim() ?? '',
+    firstDivergenceShown: await tree.locator('g.node.first-divergence').count(),
+    fill: await tree.locator('g.node[data-id="level4"] path.glyph').evaluate((e) => (e as SVGElement).style.fill),
+    zoom: await tree.locator('svg.tree > g').getAttribute('transform'),
+  };
+}

@@ -30,20 +30,34 @@ export async function openWorkbench(
   opts: { installed?: boolean } = {},
 ): Promise<Workbench> {
   const server = await startCodeServer({ runDir, settings, env });
-  const context = await launchBrowser(runDir);
-  const page = context.pages()[0] ?? (await context.newPage());
-  await page.goto(workbenchUrl(server, { folder, ...(opts.installed ? {} : { extensionDevelopmentPath: REPO_ROOT }) }));
-  await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
-  // The explorer lists the folder once the remote connection and file service are up.
-  await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 60_000 });
-  return {
-    page, server, context,
-    settingsFile: path.join(runDir, 'user-data', 'User', 'settings.json'),
-    async close() {
-      await context.close();
-      await server.stop();
-    },
+  const context = await launchBrowser(runDir).catch(async (err) => {
+    await server.stop();
+    throw err;
+  });
+  const close = async () => {
+    await context.close();
+    await server.stop();
   };
+  // A half-opened workbench is closed here: the caller gets no handle to close it, and a browser
+  // or code-server left running keeps the test process alive long after its failure.
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    await page.goto(workbenchUrl(server, { folder, ...(opts.installed ? {} : { extensionDevelopmentPath: REPO_ROOT }) }));
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    // The explorer lists the folder once the remote connection and file service are up.
+    await page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 60_000 });
+    const theme = settings['workbench.colorTheme'];
+    if (typeof theme === 'string' && theme in THEMES) await setColorTheme(page, theme as ThemeId);
+    return { page, server, context, settingsFile: path.join(runDir, 'user-data', 'User', 'settings.json'), close };
+  } catch (err) {
+    await screenshotFirstPage(context, path.join(runDir, 'open-failed.png'));
+    await close();
+    throw err;
+  }
+}
+
+async function screenshotFirstPage(context: BrowserContext, file: string): Promise<void> {
+  await context.pages()[0]?.screenshot({ path: file }).catch(() => undefined);
 }
 
 /**
@@ -90,9 +104,13 @@ export async function paletteHas(page: Page, title: string, timeoutMs = 60_000):
   }
 }
 
-/** The content frame of the active webview. */
-export function webview(page: Page): FrameLocator {
-  return page.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame');
+/**
+ * The content frame of this extension's visible webview (the last one when several are shown).
+ * Other extensions' webviews (the image preview beside a classification) are left out by the
+ * extensionId VS Code puts in each webview iframe's URL.
+ */
+export function webview(page: Page, extensionId = 'dla-lens.dla-lens'): FrameLocator {
+  return page.frameLocator(`iframe.webview.ready[src*="extensionId=${extensionId}"]`).last().frameLocator('#active-frame');
 }
 
 export async function closeEditors(page: Page): Promise<void> {
@@ -107,9 +125,39 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   return file;
 }
 
-/** Changes a user setting while the workbench runs (VS Code watches its settings file). */
-export function setUserSetting(file: string, key: string, value: unknown): void {
-  const s = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
-  s[key] = value;
-  fs.writeFileSync(file, JSON.stringify(s, null, 2));
+/** The built-in themes the tests use: their settings id, palette label and workbench CSS class. */
+const THEMES = {
+  'Default Dark Modern': { label: 'Dark Modern', file: 'dark_modern' },
+  'Default Light Modern': { label: 'Light Modern', file: 'light_modern' },
+  'Default High Contrast': { label: 'Dark High Contrast', file: 'hc_black' },
+  'Default High Contrast Light': { label: 'Light High Contrast', file: 'hc_light' },
+} as const;
+export type ThemeId = keyof typeof THEMES;
+
+/**
+ * Switches the colour theme as a user does, through Preferences: Color Theme
+ * (workbench.action.selectTheme), and waits until the workbench wears it. Editing settings.json
+ * does not do here: the web workbench on code-server neither applies a `workbench.colorTheme`
+ * written before start (it comes up in Light+; after Reload Window, in Abyss, whatever the
+ * setting says) nor notices later edits of the file.
+ */
+export async function setColorTheme(page: Page, id: ThemeId): Promise<void> {
+  const { label, file } = THEMES[id];
+  const worn = page.locator(`.monaco-workbench.vscode-theme-defaults-themes-${file}-json`);
+  for (let attempt = 1; await worn.count() === 0; attempt++) {
+    await runCommand(page, 'Preferences: Color Theme');
+    // The theme picker replaces the command list in the same widget: type only once it is there.
+    const input = page.locator('.quick-input-widget input[placeholder*="Color Theme"]');
+    const row = page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: new RegExp(`^${label}$`) }) }).first();
+    try {
+      await input.waitFor({ timeout: 10_000 });
+      await input.fill(label);
+      await row.waitFor({ timeout: 10_000 });
+      await row.click();
+      await worn.waitFor({ state: 'attached', timeout: 10_000 });
+    } catch (err) {
+      await page.keyboard.press('Escape');
+      if (attempt >= 3) throw new Error(`Could not switch to the colour theme '${label}' through Preferences: Color Theme.`, { cause: err });
+    }
+  }
 }

@@ -55,6 +55,24 @@ describe('protocol: messages to the webview', () => {
       /layerDetail\.detail\.channelMaxAbs: expected a Float32Array, got an array/);
   });
 
+  test('a classification result: the top-5 with probabilities, preset, provider and timings', () => {
+    const data = {
+      image: '/w/probe.png', thumbnail: { uri: 'data:image/png;base64,iVBORw0KGgo=', width: 640, height: 480 }, checkpoint: '/w/dla60.pth', variant: 'dla60', preset: 'timm', presetDescription: 'Resize(256)',
+      provider: 'cpu', providerDetail: 'cpu', timingsMs: { load: 400, preprocess: 30, inference: 60 },
+      top: [{ index: 502, wnid: 'n03047690', label: 'clog', prob: 0.99 }],
+    };
+    assert.doesNotThrow(() => parseToWebview({ type: MessageType.ClassificationData, inReplyTo: 1, data }));
+    assert.doesNotThrow(() => parseToWebview({ type: MessageType.ClassificationChanged, data }));
+    assert.doesNotThrow(() => parseToWebview({ type: MessageType.ClassificationChanged, data: { ...data, thumbnail: null } }));
+    assert.throws(() => parseToWebview({ type: MessageType.ClassificationChanged, data: { ...data, thumbnail: { ...data.thumbnail, uri: 'file:///etc/passwd' } } }),
+      /classificationChanged\.data\.thumbnail\.uri: expected a data:image\/png URI/);
+    assert.throws(() => parseToWebview({ type: MessageType.ClassificationChanged, data: { ...data, image: 7 } }), /classificationChanged\.data\.image: expected a string, got number/);
+    assert.throws(() => parseToWebview({ type: MessageType.ClassificationData, inReplyTo: 1, data: { ...data, top: [{ ...data.top[0], prob: '99 %' }] } }),
+      /classificationData\.data\.top\[0\]\.prob: expected a number, got string/);
+    assert.throws(() => parseToWebview({ type: MessageType.ClassificationData, inReplyTo: 1, data: { ...data, timingsMs: { load: 1 } } }),
+      /classificationData\.data\.timingsMs\.preprocess: expected a number/);
+  });
+
   test('replies, errors and pushes; unknown types and non-objects are refused', () => {
     assert.doesNotThrow(() => parseToWebview({ type: MessageType.Done, inReplyTo: 3, message: 'Saved' }));
     assert.doesNotThrow(() => parseToWebview({ type: MessageType.ErrorReply, inReplyTo: 3, message: 'No.' }));

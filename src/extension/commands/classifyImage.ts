@@ -4,20 +4,21 @@ import type { Classifier, Classification } from '../classifier';
 import * as config from '../config';
 import type { Log } from '../log';
 import type { ProviderStatus } from '../statusBar';
-import type { ClassificationDocuments } from './classificationView';
+import type { ClassificationViews } from './classificationView';
 import { CHECKPOINT_EXTENSIONS, IMAGE_EXTENSIONS, fileOf, pickFile } from './pickFile';
 
 export interface ClassifyDeps {
   readonly classifier: Classifier;
   readonly log: Log;
   readonly status: ProviderStatus;
-  readonly documents: ClassificationDocuments;
+  readonly views: ClassificationViews;
 }
 
 /**
  * DLA: Classify Image, from the palette (asks for an image), the explorer context menu or the image
- * preview's title bar (given the image's URI). Asks for the checkpoint once and remembers it in
- * dlaLens.checkpoint; DLA: Choose Classification Checkpoint changes it.
+ * preview's title bar (given the image's URI). The result page shows the image and the top-5
+ * beside it; run from the image preview, it opens beside the preview. Asks for the checkpoint
+ * once and remembers it in dlaLens.checkpoint; DLA: Choose Classification Checkpoint changes it.
  */
 export async function classifyImage(deps: ClassifyDeps, arg?: unknown): Promise<Classification | undefined> {
   const image = await imageFrom(arg);
@@ -37,7 +38,7 @@ export async function classifyImage(deps: ClassifyDeps, arg?: unknown): Promise<
   deps.log.info(`Classified ${path.basename(image)}: ${c.top.map((p) => `${p.label} ${(p.prob * 100).toFixed(1)}%`).join(', ')}; ` +
     `provider ${c.providerDetail}; load ${c.timingsMs.load.toFixed(0)} ms, preprocess ${c.timingsMs.preprocess.toFixed(0)} ms, inference ${c.timingsMs.inference.toFixed(0)} ms`);
   deps.status.ran(c.provider, c.providerDetail);
-  await deps.documents.show(c);
+  await deps.views.show(c);
   return c;
 }
 

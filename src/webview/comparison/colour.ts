@@ -37,8 +37,8 @@ export class ColourScale {
 
 /** Draws the legend (gradient, log ticks, the tolerance marker) into `svg`, replacing its content. */
 export function drawLegend(svg: SVGSVGElement, scale: ColourScale, label: string, tolerance: number | undefined): void {
-  const width = 260, height = 12, margin = 8;
-  const root = d3.select(svg).attr('width', width + 2 * margin).attr('height', 44);
+  const width = 260, height = 12, margin = 8, keyWidth = 230;
+  const root = d3.select(svg).attr('width', width + 3 * margin + keyWidth).attr('height', 44);
   root.selectAll('*').remove();
   const gradId = 'legend-gradient';
   const grad = root.append('defs').append('linearGradient').attr('id', gradId);
@@ -57,5 +57,17 @@ export function drawLegend(svg: SVGSVGElement, scale: ColourScale, label: string
   if (tolerance !== undefined && tolerance >= scale.lo && tolerance <= scale.hi) {
     g.append('line').attr('class', 'legend-tol').attr('x1', x(tolerance)).attr('x2', x(tolerance)).attr('y1', -2).attr('y2', height + 2);
   }
+  // The verdict by shape as well as by colour: what a circle, a square and a dashed ring mean.
+  const key = root.append('g').attr('class', 'legend-key').attr('transform', `translate(${width + 3 * margin + 6},0)`);
+  const items: [string, string, string][] = [
+    ['pass', d3.symbol(d3.symbolCircle, 36 * Math.PI)()!, 'passes'],
+    ['fail', d3.symbol(d3.symbolSquare, 36 * Math.PI)()!, 'fails (scaled max over the tolerance)'],
+    ['unrecorded', d3.symbol(d3.symbolCircle, 36 * Math.PI)()!, 'not recorded'],
+  ];
+  items.forEach(([cls, d, text], i) => {
+    const row = key.append('g').attr('class', `key-${cls}`).attr('transform', `translate(0,${7 + i * 14})`);
+    row.append('path').attr('class', 'glyph').attr('d', d);
+    row.append('text').attr('x', 12).attr('dy', '0.32em').text(text);
+  });
   root.append('title').text(`${label}, log scale${tolerance !== undefined ? `; the black mark is the tolerance ${tolerance}` : ''}`);
 }

@@ -128,9 +128,15 @@ export class ComparisonApp {
     this.applyColouring();
     const first = this.firstDivergenceNode();
     this.tree.setFirstDivergence(first);
-    if (same && this.state.expanded) this.tree.setExpanded(this.state.expanded);
-    if (first) this.tree.expandPathTo(first);
-    if (this.state.search) this.tree.search(this.state.search);
+    // Restoring (the panel was hidden, or the window reloaded): the tree exactly as the user left
+    // it, even where they collapsed the path to the first divergence or to a search match.
+    const restoring = same && this.state.expanded !== undefined;
+    if (restoring) this.tree.setExpanded(this.state.expanded!);
+    else if (first) this.tree.expandPathTo(first);
+    if (this.state.search) {
+      const found = this.tree.search(this.state.search, !restoring);
+      this.status.textContent = matchesText(this.state.search, found.length);
+    }
     this.tree.setOnlyFailing(this.state.onlyFailing);
     this.tree.setSelected(this.state.selected);
     this.tree.update(undefined, false);
@@ -230,7 +236,7 @@ export class ComparisonApp {
     if (!this.tree) return;
     const found = this.tree.search(q);
     this.tree.update();
-    this.status.textContent = q.trim() ? `${found.length} match${found.length === 1 ? '' : 'es'}` : '';
+    this.status.textContent = matchesText(q, found.length);
     if (found.length > 0) this.tree.centreOn(found[0]);
     this.save();
   }
@@ -328,6 +334,10 @@ export class ComparisonApp {
   private fatal(err: unknown): void {
     this.app.replaceChildren(el('p', `Could not show the comparison: ${(err as Error).message ?? String(err)}`, 'bad'));
   }
+}
+
+function matchesText(query: string, n: number): string {
+  return query.trim() ? `${n} match${n === 1 ? '' : 'es'}` : '';
 }
 
 function basename(p: string): string {

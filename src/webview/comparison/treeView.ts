@@ -74,8 +74,7 @@ export class TreeView {
     this.gNodes = this.g.append('g').attr('class', 'nodes');
     this.zoom = d3.zoom<SVGSVGElement, unknown>().scaleExtent([0.1, 3]).on('zoom', (e: d3.D3ZoomEvent<SVGSVGElement, unknown>) => {
       this.g.attr('transform', e.transform.toString());
-      if (e.sourceEvent) this.cb.onViewChange();
-    });
+    }).on('end', () => this.cb.onViewChange());
     this.svg.call(this.zoom).on('dblclick.zoom', null);
 
     this.root = d3.hierarchy(data, (d) => d.children) as VNode;
@@ -92,25 +91,27 @@ export class TreeView {
 
   /** Default: the model, the stages and their trees open; blocks, roots and the head closed. */
   resetExpansion(): void {
-    this.root.each((n) => {
-      const v = n as VNode;
-      v.collapsed = !(v.data.role === 'model' || v.data.role === 'stage' || v.data.role === 'tree');
-    });
+    for (const v of this.byId.values()) v.collapsed = !(v.data.role === 'model' || v.data.role === 'stage' || v.data.role === 'tree');
   }
 
   expandAll(): void {
-    this.root.each((n) => ((n as VNode).collapsed = false));
+    for (const v of this.byId.values()) v.collapsed = false;
   }
 
+  /**
+   * Every open node with children, shown or not (an open block inside a collapsed stage too), so
+   * that setExpanded() gives back exactly this tree. `root.each` would see only what is shown:
+   * update() leaves a collapsed node without `children`.
+   */
   expandedIds(): string[] {
     const out: string[] = [];
-    this.root.each((n) => { if (!(n as VNode).collapsed && (n as VNode).all.length) out.push(n.data.id); });
+    for (const v of this.byId.values()) if (!v.collapsed && v.all.length) out.push(v.data.id);
     return out;
   }
 
   setExpanded(ids: readonly string[]): void {
     const open = new Set(ids);
-    this.root.each((n) => ((n as VNode).collapsed = !open.has(n.data.id)));
+    for (const v of this.byId.values()) v.collapsed = !open.has(v.data.id);
   }
 
   /** Opens every ancestor of `id` (and `id` itself when asked). */
@@ -142,17 +143,26 @@ export class TreeView {
     this.gNodes.selectAll<SVGGElement, VNode>('g.node').classed('selected', (d) => d.data.id === id);
   }
 
-  /** Module ids containing `query` (case-insensitive); opens their ancestors. */
-  search(query: string): string[] {
+  /**
+   * Module ids containing `query` (case-insensitive), in collapsed subtrees too. All are marked;
+   * returned and revealed (their ancestors opened, unless `expand` is false) are the outermost
+   * ones: 'level2.tree2' shows that block, not every module inside it, which match as well.
+   */
+  search(query: string, expand = true): string[] {
     const q = query.trim().toLowerCase();
     this.matches = new Set();
-    if (q) {
-      this.root.each((n) => {
-        if (n.data.id.toLowerCase().includes(q) && n.data.id !== HEAD_ID) this.matches.add(n.data.id);
-      });
-      for (const id of this.matches) this.expandPathTo(id);
+    const outermost: string[] = [];
+    if (!q) return outermost;
+    for (const id of this.byId.keys()) {
+      if (id.toLowerCase().includes(q) && id !== HEAD_ID) this.matches.add(id);
     }
-    return [...this.matches];
+    for (const id of this.matches) {
+      let inner = false;
+      for (let p = this.byId.get(id)!.parent; p && !inner; p = p.parent) inner = this.matches.has(p.data.id);
+      if (!inner) outermost.push(id);
+    }
+    if (expand) for (const id of outermost) this.expandPathTo(id);
+    return outermost;
   }
 
   get zoomTransform(): { x: number; y: number; k: number } {
@@ -229,7 +239,9 @@ export class TreeView {
       .on('mouseenter', (e: MouseEvent, d) => this.cb.onHover(d.data, e))
       .on('mousemove', (e: MouseEvent, d) => this.cb.onHover(d.data, e))
       .on('mouseleave', (e: MouseEvent) => this.cb.onHover(null, e));
-    enter.append('circle').attr('r', 6)
+    // The node's glyph: a circle where the module passes, a square where it fails, so that the
+    // verdict does not rest on colour alone (high-contrast themes, colour-blind readers).
+    enter.append('path').attr('class', 'glyph')
       .on('click', (e: MouseEvent, d) => { e.stopPropagation(); this.toggle(d); });
     enter.append('text').attr('class', 'label').attr('dy', '0.32em').attr('x', 10)
       .text((d) => d.data.name)
@@ -283,7 +295,8 @@ export class TreeView {
     const c = this.colouring;
     sel.classed('fail', (d) => (c ? c.fails(d.data) : false))
       .classed('unrecorded', (d) => !d.data.layer)
-      .select<SVGCircleElement>('circle')
+      .select<SVGPathElement>('path.glyph')
+      .attr('d', (d) => glyph(c ? c.fails(d.data) : false, d.data.id === this.firstDivergence))
       // A style, not the fill attribute: the stylesheet's default fill would win over an attribute.
       .style('fill', (d) => (c ? c.scale.colour(c.value(d.data)) : null));
   }
@@ -316,6 +329,23 @@ export class TreeView {
     });
     return [...out.values()];
   }
+}
+
+const GLYPHS = new Map<string, string>();
+
+/**
+ * A node's shape: a circle of radius 6 (8 for the first divergence) where it passes, a square of
+ * about the same area where it fails. Memoised: four strings serve every node.
+ */
+export function glyph(fails: boolean, first: boolean): string {
+  const key = `${fails}|${first}`;
+  let d = GLYPHS.get(key);
+  if (d === undefined) {
+    const r = first ? 8 : 6;
+    d = d3.symbol(fails ? d3.symbolSquare : d3.symbolCircle, Math.PI * r * r)()!;
+    GLYPHS.set(key, d);
+  }
+  return d;
 }
 
 /** Aggregation edges bow to the left of the column they join, away from the labels. */
