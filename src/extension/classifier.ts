@@ -1,28 +1,14 @@
 import * as fs from 'fs';
-import * as path from 'path';
-import { detectVariant } from '../model/dla/detect';
-import { toTimmNames } from '../model/dla/keymap';
-import { buildModuleTree } from '../model/dla/moduleTree';
 import { buildFastGraph } from '../model/dla/onnxGraph';
-import { readCheckpoint } from '../model/formats/registry';
-import { topK, type Prediction } from '../model/run/labels';
-import { presetByName } from '../model/run/preprocess';
-import { preprocessImage } from '../model/run/preprocess';
+import { loadModel } from '../model/run/loadModel';
+import { topK } from '../model/run/labels';
+import { presetByName, preprocessImage } from '../model/run/preprocess';
 import { createSession, describeSession, releaseSession, run, type RunnerSession } from '../model/run/session';
+import type { ClassificationData } from '../shared/protocol';
 import type { PreprocessingSetting, ProviderSetting } from './config';
 
-export interface Classification {
-  readonly image: string;
-  readonly checkpoint: string;
-  readonly variant: string;
-  readonly preset: string;
-  readonly presetDescription: string;
-  readonly provider: string;
-  /** "cpu (cuda failed: …)" */
-  readonly providerDetail: string;
-  readonly top: readonly Prediction[];
-  readonly timingsMs: { readonly load: number; readonly preprocess: number; readonly inference: number };
-}
+/** A classification as the result page shows it, less the thumbnail the panel adds. */
+export type Classification = Omit<ClassificationData, 'thumbnail'>;
 
 interface Loaded {
   readonly key: string;
@@ -69,14 +55,10 @@ export class Classifier {
     const key = `${checkpoint}|${fs.statSync(checkpoint).mtimeMs}|${provider}`;
     if (this.loaded?.key === key) return this.loaded;
     await this.dispose();
-    const { tensors } = toTimmNames(readCheckpoint(checkpoint).tensors);
-    const detection = detectVariant(tensors);
-    if (!detection.variant) {
-      throw new Error(`${path.basename(checkpoint)} cannot be classified with: ${detection.reason}`);
-    }
-    const graph = buildFastGraph(buildModuleTree(detection.variant), tensors);
+    const model = loadModel(checkpoint);
+    const graph = buildFastGraph(model.tree, model.weights);
     const session = await createSession(graph.bytes, { provider });
-    this.loaded = { key, variant: detection.variant.name, session };
+    this.loaded = { key, variant: model.variant.name, session };
     return this.loaded;
   }
 }

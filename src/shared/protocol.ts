@@ -184,7 +184,7 @@ export interface ClassificationPrediction {
   readonly prob: number;
 }
 
-/** What Classify Image shows: mirrors src/extension/classifier.ts's Classification. */
+/** What Classify Image shows (src/extension/classifier.ts produces it without the thumbnail). */
 export interface ClassificationData {
   /** The image's path on the extension host's machine. */
   readonly image: string;

@@ -14,7 +14,7 @@ import { TEST_TMP } from '../../scripts/code-server/paths';
 import { REFERENCE_DIR, makeWorkspace } from '../integration/workspace';
 import { buildComparisonFixture, type ComparisonFixture } from './fixtures/comparisonFixture';
 import {
-  closeEditors, openWorkbench, paletteHas, pickItem, runCommand, screenshot, setColorTheme, webview, type Workbench,
+  classifyFromExplorer, closeEditors, openWorkbench, paletteHas, pickItem, runCommand, screenshot, setColorTheme, webview, type Workbench,
 } from './workbench';
 
 const runDir = path.join(TEST_TMP, 'vscode', 'e2e');
@@ -282,15 +282,8 @@ describe('DLA Lens in a real VS Code (code-server + Chromium)', { timeout: 300_0
     const { page } = wb;
     const logits = readCheckpoint(path.join(REFERENCE_DIR, 'probe_preprocessed.npz')).tensors.get('timm_bilinear_logits')!;
     const expected = topK(logits.data as Float32Array, 5);
-    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'probe.png' }).click({ button: 'right' });
-    // Context menu items act on mouseup after a hover, as in the workbench's own smoke tests.
-    const item = page.locator('.context-view .action-menu-item', { hasText: 'Classify Image' });
-    await item.hover();
-    await page.keyboard.press('Enter');
     // The result opens rendered in a webview (not as Markdown source), with the image in it.
-    await page.locator('.tab', { hasText: 'probe.png — top-5' }).waitFor({ timeout: 60_000 });
-    const view = webview(page);
-    await view.locator('body[data-ready="true"]').waitFor({ timeout: 30_000 });
+    const view = await classifyFromExplorer(page, 'probe.png');
     const labels = (await view.locator('#top5 tbody td.label').allTextContents()).map((t) => t.trim());
     assert.deepEqual(labels, expected.map((p) => p.label));
     assert.equal(await view.locator('#top5 .prob-bar[role="meter"]').count(), 5);

@@ -14,7 +14,7 @@ import { REPO_ROOT, TEST_TMP } from '../../scripts/code-server/paths';
 import { installVsix } from '../../scripts/code-server/server';
 import { REFERENCE_DIR, makeWorkspace } from '../integration/workspace';
 import { buildComparisonFixture } from './fixtures/comparisonFixture';
-import { closeEditors, openWorkbench, paletteHas, pickItem, runCommand, screenshot, webview, type Workbench } from './workbench';
+import { classifyFromExplorer, closeEditors, openWorkbench, paletteHas, pickItem, runCommand, screenshot, webview, type Workbench } from './workbench';
 
 const runDir = path.join(TEST_TMP, 'vscode', 'vsix');
 const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
@@ -70,14 +70,8 @@ describe('the packaged .vsix installed into code-server', { timeout: 300_000 }, 
 
   it('classifies an image with the packaged onnxruntime-node and sharp', async () => {
     const { page } = wb;
-    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'probe.png' }).click({ button: 'right' });
-    const item = page.locator('.context-view .action-menu-item', { hasText: 'Classify Image' });
-    await item.hover();
-    await page.keyboard.press('Enter');
-    await page.locator('.tab', { hasText: 'probe.png — top-5' }).waitFor({ timeout: 60_000 });
     // The result page, rendered by the packaged webview bundle.
-    const view = webview(page);
-    await view.locator('body[data-ready="true"]').waitFor({ timeout: 30_000 });
+    const view = await classifyFromExplorer(page, 'probe.png');
     assert.equal(await view.locator('#top5 tbody tr').count(), 5);
     assert.match((await view.locator('#facts tr[data-fact="provider"]').textContent()) ?? '', /provider\s*(cpu|cuda|webgpu)/);
     await page.waitForTimeout(300);

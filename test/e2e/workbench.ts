@@ -113,6 +113,21 @@ export function webview(page: Page, extensionId = 'dla-lens.dla-lens'): FrameLoc
   return page.frameLocator(`iframe.webview.ready[src*="extensionId=${extensionId}"]`).last().frameLocator('#active-frame');
 }
 
+/**
+ * Right-click `fileName` in the explorer, choose "Classify Image", and wait for the rendered result
+ * page; returns its frame. Context menu items act on mouseup after a hover, as in the workbench's
+ * own smoke tests.
+ */
+export async function classifyFromExplorer(page: Page, fileName: string): Promise<FrameLocator> {
+  await page.locator('.explorer-folders-view .monaco-list-row', { hasText: fileName }).click({ button: 'right' });
+  await page.locator('.context-view .action-menu-item', { hasText: 'Classify Image' }).hover();
+  await page.keyboard.press('Enter');
+  await page.locator('.tab', { hasText: `${fileName} — top-5` }).waitFor({ timeout: 60_000 });
+  const view = webview(page);
+  await view.locator('body[data-ready="true"]').waitFor({ timeout: 30_000 });
+  return view;
+}
+
 export async function closeEditors(page: Page): Promise<void> {
   await runCommand(page, 'View: Close All Editors');
   await page.waitForTimeout(300);
