@@ -6,19 +6,23 @@ const fs = require('fs');
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
+// `--outdir DIR` (default dist): the packaging script builds its bundles once into a folder of its
+// own, so packaging never rewrites the checkout's dist/ under a running test or watch build.
+const outIndex = process.argv.indexOf('--outdir');
+const outdir = outIndex >= 0 ? process.argv[outIndex + 1] : 'dist';
 const external = ['vscode', 'onnxruntime-node', 'sharp'];
 
 const common = { bundle: true, minify: production, sourcemap: !production, logLevel: 'warning' };
 const entries = [
-  { entryPoints: ['src/model/cli/main.ts'], outfile: 'dist/cli.js', platform: 'node', format: 'cjs',
+  { entryPoints: ['src/model/cli/main.ts'], outfile: `${outdir}/cli.js`, platform: 'node', format: 'cjs',
     target: 'node20', external, banner: { js: '#!/usr/bin/env node' } },
-  { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', platform: 'node',
+  { entryPoints: ['src/extension/extension.ts'], outfile: `${outdir}/extension.js`, platform: 'node',
     format: 'cjs', target: 'node20', external },
-  { entryPoints: ['src/webview/main.ts'], outfile: 'dist/webview.js', platform: 'browser',
+  { entryPoints: ['src/webview/main.ts'], outfile: `${outdir}/webview.js`, platform: 'browser',
     format: 'iife', target: 'es2022' },
   // The HTML report's page (src/model/compare/htmlReport.ts inlines it into each report): always
   // minified and without a sourcemap, since it travels inside every report file.
-  { entryPoints: ['src/webview/report/reportMain.ts'], outfile: 'dist/report.js', platform: 'browser',
+  { entryPoints: ['src/webview/report/reportMain.ts'], outfile: `${outdir}/report.js`, platform: 'browser',
     format: 'iife', target: 'es2022', minify: true, sourcemap: false },
 ].filter((e) => fs.existsSync(e.entryPoints[0]));
 
@@ -42,7 +46,7 @@ async function main() {
       await ctx.dispose();
     }
   }
-  if (fs.existsSync('dist/cli.js')) fs.chmodSync('dist/cli.js', 0o755);
+  if (fs.existsSync(`${outdir}/cli.js`)) fs.chmodSync(`${outdir}/cli.js`, 0o755);
 }
 
 main().catch((e) => {
