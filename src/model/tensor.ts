@@ -1,3 +1,6 @@
+import type { HubConfig } from './formats/hubFolder';
+import type { WeightsSelection } from './formats/stateDict';
+
 /**
  * The one vocabulary every reader produces: a checkpoint is an ordered set of named tensors, each a
  * dtype, a shape and a typed-array view (over the file's bytes where alignment allows, else a copy).
@@ -28,6 +31,10 @@ export interface Checkpoint {
   readonly tensors: Map<string, Tensor>;
   /** Free-form facts the reader found (safetensors `__metadata__`, wrapper key used, ...). */
   readonly metadata: Record<string, string>;
+  /** For formats that wrap their weights (torch.save): which dict was taken, and the alternatives. */
+  readonly weights?: WeightsSelection;
+  /** For a timm hub folder: its config.json, architecture and pretrained_cfg. */
+  readonly hub?: HubConfig;
 }
 
 export const DTYPE_BYTES: Record<DType, number> = {

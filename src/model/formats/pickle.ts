@@ -86,7 +86,11 @@ export interface PickleResult {
   readonly end: number;
 }
 
-const MARK_NONE = -1;
+/** LONG4 integers this long are not numbers a checkpoint holds (and BigInts stop at 2^30 bits). */
+const MAX_LONG_BYTES = 1 << 16;
+/** Python's limit on decimal digits in int() (3.11+), which pickle's text INT and LONG go through. */
+const MAX_INT_DIGITS = 4300;
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 export function unpickle(bytes: Uint8Array, options: PickleOptions): unknown {
   return new Unpickler(bytes, options).run().value;
@@ -176,8 +180,10 @@ class Unpickler {
       if (bytes[bytes.length - 1] & 0x80) v -= 2 ** (8 * bytes.length);
       return v;
     }
-    let v = 0n;
-    for (let i = bytes.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[i]);
+    // One hex parse, linear in the length (shifting a BigInt byte by byte is quadratic).
+    let hex = '';
+    for (let i = bytes.length - 1; i >= 0; i--) hex += HEX[bytes[i]];
+    let v = BigInt(`0x${hex}`);
     if (bytes[bytes.length - 1] & 0x80) v -= 1n << BigInt(8 * bytes.length);
     return this.int(v);
   }
@@ -277,6 +283,7 @@ class Unpickler {
         case 0x8b: { // LONG4
           const n = r.i32();
           if (n < 0) this.fail(`Pickle LONG4 has a negative length ${n}.`);
+          if (n > MAX_LONG_BYTES) this.fail(`Pickle LONG4 holds a ${n}-byte integer; integers in a checkpoint are never beyond ${MAX_LONG_BYTES} bytes.`);
           this.push(this.long(r.read(this.length(n, 'LONG4'))));
           break;
         }
@@ -426,6 +433,9 @@ class Unpickler {
     // Protocol 0 spells booleans as INT 01 / 00.
     if (line === '01') return true;
     if (line === '00') return false;
+    // Python itself refuses to convert longer digit strings (sys.int_info.default_max_str_digits);
+    // the parse of a huge one would be quadratic.
+    if (line.length > MAX_INT_DIGITS) this.fail(`Pickle INT/LONG holds ${line.length} digits; Python reads at most ${MAX_INT_DIGITS}.`);
     if (!/^[+-]?\d+$/.test(line)) this.fail(`Pickle INT/LONG holds '${line}', which is not an integer.`);
     return this.int(BigInt(line));
   }

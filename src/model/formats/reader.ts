@@ -1,4 +1,5 @@
 import type { Checkpoint, FormatId } from '../tensor';
+import type { ReadOptions } from './stateDict';
 
 /**
  * One reader per format (after Netron): a cheap `match` that sniffs the first bytes (never parses
@@ -10,6 +11,9 @@ export interface FormatReader {
   readonly extensions: readonly string[];
   /** `head` is the first min(64 KiB, size) bytes of the file. Must not throw. */
   match(head: Uint8Array, file: string): boolean;
-  /** Parse the whole file. Throws FormatError naming file and offset on bad input. */
-  read(bytes: Uint8Array, file: string): Checkpoint;
+  /**
+   * Parse the whole file. Throws FormatError naming file and offset on bad input. `options` choose
+   * among wrapped weights (torch.save); readers of formats without wrappers ignore them.
+   */
+  read(bytes: Uint8Array, file: string, options?: ReadOptions): Checkpoint;
 }

@@ -3,13 +3,15 @@ import { FormatError } from '../errors';
 import type { Checkpoint, FormatId } from '../tensor';
 import { latin1 } from './binaryReader';
 import { FileSource, prefetch, type ByteSource } from './byteSource';
+import { hubTarget, readHubConfig } from './hubFolder';
 import { npyReader } from './npy';
 import { npzReader, readNpzSource } from './npz';
 import { onnxReader } from './onnx';
 import { pdparamsReader } from './pdparams';
-import { pthReader, readPthSource } from './pth';
+import { isLegacyTorchHead, pthReader, readPthSource } from './pth';
 import type { FormatReader } from './reader';
 import { safetensorsReader } from './safetensors';
+import { TOP_LEVEL, type ReadOptions } from './stateDict';
 import { readZipSource } from './zip';
 
 /**
@@ -27,13 +29,13 @@ const HEAD_SIZE = 64 * 1024;
  * Zip-based formats can be read entry by entry from disk (see byteSource.ts): less memory at once,
  * aligned entries, and faster than one 100 MB read. The others need the whole file anyway.
  */
-const SOURCE_READERS: Partial<Record<FormatId, (source: ByteSource, file: string) => Checkpoint>> = {
+const SOURCE_READERS: Partial<Record<FormatId, (source: ByteSource, file: string, options?: ReadOptions) => Checkpoint>> = {
   pth: readPthSource,
   npz: readNpzSource,
 };
 
 const SUPPORTED =
-  'Supported formats: PyTorch torch.save zip (.pth, .pt, .bin), safetensors (.safetensors), Paddle paddle.save (.pdparams), ' +
+  'Supported formats: PyTorch torch.save, zip or legacy (.pth, .pt, .bin), a timm hub folder (config.json beside the weights), safetensors (.safetensors), Paddle paddle.save (.pdparams), ' +
   'numpy (.npz, .npy, reprod_log .npy) and ONNX (.onnx).';
 
 function extensionOf(file: string): string {
@@ -61,14 +63,14 @@ export function detectFormat(head: Uint8Array, file: string): FormatId | undefin
   return candidateReaders(head.subarray(0, HEAD_SIZE), file)[0]?.id;
 }
 
-export function readCheckpointBytes(bytes: Uint8Array, file: string): Checkpoint {
+export function readCheckpointBytes(bytes: Uint8Array, file: string, options: ReadOptions = {}): Checkpoint {
   const head = bytes.subarray(0, HEAD_SIZE);
   const readers = candidateReaders(head, file);
-  if (readers.length === 0) return readByExtension(bytes, file, head);
+  if (readers.length === 0) return checkWeightsKey(readByExtension(bytes, file, head, options), options);
   const errors: FormatError[] = [];
   for (const reader of readers) {
     try {
-      return reader.read(bytes, file);
+      return checkWeightsKey(reader.read(bytes, file, options), options);
     } catch (e) {
       if (!(e instanceof FormatError)) throw e;
       errors.push(e);
@@ -84,12 +86,12 @@ export function readCheckpointBytes(bytes: Uint8Array, file: string): Checkpoint
  * too, the message leads with what the file looks like, since that is usually the real story
  * (a Git LFS pointer named .pth, an HTML error page).
  */
-function readByExtension(bytes: Uint8Array, file: string, head: Uint8Array): Checkpoint {
+function readByExtension(bytes: Uint8Array, file: string, head: Uint8Array, options: ReadOptions): Checkpoint {
   const ext = extensionOf(file);
   const tried: string[] = [];
   for (const reader of READERS.filter((r) => r.extensions.includes(ext))) {
     try {
-      return reader.read(bytes, file);
+      return reader.read(bytes, file, options);
     } catch (e) {
       if (!(e instanceof FormatError)) throw e;
       tried.push(`Read as ${reader.id} because of its ${ext} extension, it fails: ${e.detail}`);
@@ -98,34 +100,59 @@ function readByExtension(bytes: Uint8Array, file: string, head: Uint8Array): Che
   throw new FormatError(file, [`The file is not a checkpoint DLA Lens can read: ${describeHead(head)}.`, ...tried, SUPPORTED].join(' '), 0);
 }
 
-export function readCheckpoint(filePath: string): Checkpoint {
+/**
+ * A checkpoint file, or a timm hub folder (or its config.json): its weights file read as any other,
+ * with the parsed config on `hub`. `options` choose among wrapped weights (see stateDict.ts).
+ */
+export function readCheckpoint(filePath: string, options: ReadOptions = {}): Checkpoint {
+  const hub = hubTarget(filePath);
+  if (hub) {
+    const config = readHubConfig(hub);
+    return { ...readCheckpoint(config.weightsFile, options), hub: config };
+  }
   const source = FileSource.open(filePath);
   try {
     const head = source.read(0, Math.min(source.length, HEAD_SIZE));
     const readers = candidateReaders(head, filePath);
     const bySource = readers.length === 1 ? SOURCE_READERS[readers[0].id] : undefined;
-    if (bySource) return bySource(source, filePath);
-    return readCheckpointBytes(source.read(0, source.length), filePath);
+    if (bySource) return checkWeightsKey(bySource(source, filePath, options), options);
+    return readCheckpointBytes(source.read(0, source.length), filePath, options);
   } finally {
     source.close();
   }
+}
+
+/** A weights key names a dict inside a wrapped checkpoint; a format without wrappers has only its top level. */
+function checkWeightsKey(ckpt: Checkpoint, options: ReadOptions): Checkpoint {
+  const key = options.weightsKey;
+  if (key === undefined || ckpt.weights || key === TOP_LEVEL || key === '.') return ckpt;
+  throw new FormatError(
+    ckpt.file,
+    `There is no dict of tensors under the weights key '${key}': a ${ckpt.format} file holds its ${ckpt.tensors.size} tensors at the top level, ` +
+      "with no wrapper keys. Leave the weights key out (or give '.' for the top level).",
+  );
 }
 
 /**
  * The same without blocking on the bulk of the I/O: the entries of a zip-based checkpoint (or the
  * whole file otherwise) are read concurrently on libuv's thread pool, then parsed as above.
  */
-export async function readCheckpointAsync(filePath: string): Promise<Checkpoint> {
+export async function readCheckpointAsync(filePath: string, options: ReadOptions = {}): Promise<Checkpoint> {
+  const hub = hubTarget(filePath);
+  if (hub) {
+    const config = readHubConfig(hub);
+    return { ...(await readCheckpointAsync(config.weightsFile, options)), hub: config };
+  }
   const source = FileSource.open(filePath);
   try {
     const head = source.read(0, Math.min(source.length, HEAD_SIZE));
     const readers = candidateReaders(head, filePath);
     const bySource = readers.length === 1 ? SOURCE_READERS[readers[0].id] : undefined;
-    if (!bySource) return readCheckpointBytes(await source.readAsync(0, source.length), filePath);
+    if (!bySource || isLegacyTorchHead(head)) return readCheckpointBytes(await source.readAsync(0, source.length), filePath, options);
     // A corrupt directory fails here exactly as it would in the reader, with the same FormatError.
     const zip = readZipSource(source, filePath);
     const ranges = zip.entries.map((e) => [zip.dataOffset(e), e.compressedSize] as const);
-    return bySource(await prefetch(source, ranges), filePath);
+    return checkWeightsKey(bySource(await prefetch(source, ranges), filePath, options), options);
   } finally {
     source.close();
   }

@@ -1,19 +1,48 @@
+import { FormatError } from '../errors';
 import { DTYPE_BYTES, numel, typedView, type DType, type Tensor, type TensorData } from '../tensor';
-import type { PickleContext } from './pickle';
 
 /**
- * Rebuilding a tensor from a torch storage, as `torch._utils._rebuild_tensor_v2` does: a dtype, the
- * storage's raw bytes, an element offset, a size and strides. C-contiguous tensors become views over
- * the storage bytes; anything else (a transposed or sliced tensor saved as is) is materialised as a
+ * Turning a rebuilt tensor (a dtype, an element offset, a size and strides over a storage) into a
+ * Tensor, as `torch._utils._rebuild_tensor_v2` does. C-contiguous tensors become views over the
+ * storage bytes; anything else (a transposed or sliced tensor saved as is) is materialised as a
  * contiguous copy, because every consumer of a Tensor assumes C order.
  */
 
-export interface TorchStorage {
+/** The geometry of a rebuilt tensor (a TensorRef, see torchPickle.ts). */
+export interface TensorGeometry {
   readonly dtype: DType;
-  /** The storage's bytes (a view into the file). */
-  readonly bytes: Uint8Array;
-  /** The storage key in the archive (`data/<key>`), for error messages. */
-  readonly key: string;
+  readonly storageOffset: number;
+  readonly shape: readonly number[];
+  readonly stride: readonly number[];
+  /** File offset of the rebuild, for errors. */
+  readonly offset: number;
+  readonly storage: { readonly key: string };
+}
+
+/**
+ * Bytes that non-contiguous copies may still allocate, for one file. Each copy is bounded by its
+ * storage, but a pickle can name one large storage in many strided tensors (memo reuse is cheap);
+ * a copy that would take the total past what the file itself holds is refused.
+ */
+export class CopyBudget {
+  constructor(private left: number) {}
+
+  take(bytes: number, file: string, what: string, offset: number): void {
+    if (bytes > this.left) {
+      throw new FormatError(
+        file,
+        `${what} needs a ${bytes}-byte contiguous copy, but the copies of strided tensors would then exceed the size of the file ` +
+          '(a pickle that names one storage in many strided views). Refusing rather than multiplying the data.',
+        offset,
+      );
+    }
+    this.left -= bytes;
+  }
+}
+
+/** The budget for a file of `fileBytes`: every storage copied once, plus slack for small files. */
+export function copyBudgetFor(fileBytes: number): CopyBudget {
+  return new CopyBudget(fileBytes + (1 << 20));
 }
 
 export function isCContiguous(size: readonly number[], stride: readonly number[]): boolean {
@@ -26,47 +55,42 @@ export function isCContiguous(size: readonly number[], stride: readonly number[]
   return true;
 }
 
-export function rebuildTensor(
-  storage: TorchStorage,
-  dtype: DType,
-  offset: number,
-  size: readonly number[],
-  stride: readonly number[],
-  ctx: PickleContext,
-): Tensor {
-  if (size.length !== stride.length) {
-    ctx.fail(`Tensor on storage '${storage.key}' has ${size.length} sizes but ${stride.length} strides.`);
-  }
-  if (offset < 0 || size.some((d) => d < 0) || stride.some((s) => s < 0)) {
-    ctx.fail(`Tensor on storage '${storage.key}' has a negative offset, size or stride (offset ${offset}, size (${size.join(', ')}), stride (${stride.join(', ')})).`);
-  }
+/**
+ * `storage` holds the bytes the tensor's storage (view) covers. The geometry was checked against
+ * the declared size when the pickle was read; it is checked again here against the bytes in hand.
+ */
+export function materializeTensor(storage: Uint8Array, g: TensorGeometry, budget: CopyBudget, file: string): Tensor {
+  const { dtype, storageOffset: offset, stride } = g;
+  const shape = [...g.shape];
+  const fail = (detail: string): never => {
+    throw new FormatError(file, detail, g.offset);
+  };
   const elem = DTYPE_BYTES[dtype];
-  const storageCount = Math.floor(storage.bytes.length / elem);
-  const count = numel(size);
-  const shape = [...size];
+  const storageCount = Math.floor(storage.length / elem);
+  const count = numel(shape);
   if (count === 0) return { dtype, shape, data: typedView(dtype, new Uint8Array(0), 0, 0) };
-  // The highest element the tensor touches must lie inside the storage.
   let last = offset;
-  for (let i = 0; i < size.length; i++) last += (size[i] - 1) * stride[i];
+  for (let i = 0; i < shape.length; i++) last += (shape[i] - 1) * stride[i];
   if (last >= storageCount) {
-    ctx.fail(
-      `Tensor of size (${size.join(', ')}) with stride (${stride.join(', ')}) at offset ${offset} reaches element ${last} ` +
-        `but storage '${storage.key}' holds only ${storageCount} ${dtype} elements.`,
+    fail(
+      `Tensor of size (${shape.join(', ')}) with stride (${stride.join(', ')}) at offset ${offset} reaches element ${last} ` +
+        `but storage '${g.storage.key}' holds only ${storageCount} ${dtype} elements.`,
     );
   }
-  if (isCContiguous(size, stride)) {
-    return { dtype, shape, data: typedView(dtype, storage.bytes, offset * elem, count) };
+  if (isCContiguous(shape, stride)) {
+    return { dtype, shape, data: typedView(dtype, storage, offset * elem, count) };
   }
   // More elements than the storage holds means strides that repeat elements (an expand()ed view).
   // State dicts never hold one, and refusing it bounds the copy below by the storage size.
   if (count > storageCount) {
-    ctx.fail(
-      `Tensor of size (${size.join(', ')}) with stride (${stride.join(', ')}) repeats elements of storage '${storage.key}' ` +
+    fail(
+      `Tensor of size (${shape.join(', ')}) with stride (${stride.join(', ')}) repeats elements of storage '${g.storage.key}' ` +
         `(${count} elements from ${storageCount}); save tensor.contiguous() instead.`,
     );
   }
-  const source = typedView(dtype, storage.bytes, 0, storageCount);
-  return { dtype, shape, data: gather(source, offset, size, stride, count) };
+  budget.take(count * elem, file, `Tensor of size (${shape.join(', ')}) with stride (${stride.join(', ')}) on storage '${g.storage.key}'`, g.offset);
+  const source = typedView(dtype, storage, 0, storageCount);
+  return { dtype, shape, data: gather(source, offset, shape, stride, count) };
 }
 
 /** Copy the strided elements into a new C-ordered array of the same type (an odometer over indices). */

@@ -193,6 +193,11 @@ export interface TensorRef {
   stride?: readonly number[];
   /** Wrap in torch._utils._rebuild_parameter, as nn.Parameter pickles. */
   parameter?: boolean;
+  /**
+   * Legacy torch.save's sixth persistent-id item: undefined writes the zip format's five items,
+   * null writes None (what torch >= 1.0 writes), a triple writes old torch's storage view (key, offset, size).
+   */
+  view?: null | readonly [string, number, number];
 }
 
 function contiguousStride(size: readonly number[]): number[] {
@@ -208,7 +213,10 @@ function contiguousStride(size: readonly number[]): number[] {
 export function writeTensor(w: PickleWriter, t: TensorRef): PickleWriter {
   if (t.parameter) w.global('torch._utils', '_rebuild_parameter').mark();
   w.global('torch._utils', '_rebuild_tensor_v2').mark();
-  w.mark().str('storage').global('torch', t.storageType).str(t.storageKey).str('cpu').int(t.storageNumel).tuple().binpersid();
+  w.mark().str('storage').global('torch', t.storageType).str(t.storageKey).str('cpu').int(t.storageNumel);
+  if (t.view === null) w.none();
+  else if (t.view) w.str(t.view[0]).int(t.view[1]).int(t.view[2]).tuple(3);
+  w.tuple().binpersid();
   w.int(t.offset ?? 0).intTuple(t.size).intTuple(t.stride ?? contiguousStride(t.size)).bool(false);
   w.global('collections', 'OrderedDict').emptyTuple().reduce();
   w.tuple().reduce();
@@ -253,4 +261,47 @@ export function writeNumpyArray(w: PickleWriter, typeString: string, shape: read
 /** A path under the OS temp folder that a hostile pickle would create if anything ran it. */
 export function sentinelPath(name: string): string {
   return path.join(os.tmpdir(), `dla-lens-pwned-${name}-${process.pid}`);
+}
+
+/** torch's legacy sys_info pickle, as torch 1.13 writes it (struct's standard sizes). */
+export function sysInfoPickle(info: { littleEndian?: boolean | null; short?: number; int?: number; long?: number } = {}): Uint8Array {
+  const w = new PickleWriter().proto(2).emptyDict().mark();
+  w.str('protocol_version').int(1001);
+  if (info.littleEndian !== null) w.str('little_endian').bool(info.littleEndian ?? true);
+  w.str('type_sizes').emptyDict().mark().str('short').int(info.short ?? 2).str('int').int(info.int ?? 4).str('long').int(info.long ?? 4).setitems();
+  return w.setitems().stop().finish();
+}
+
+export interface LegacyStorage {
+  readonly key: string;
+  readonly bytes: Uint8Array;
+  /** The element count written before the bytes (the declared numel unless a test lies). */
+  readonly count: number | bigint;
+}
+
+/**
+ * A legacy torch.save file (torch/serialization.py `_legacy_save`): magic number, protocol version
+ * and sys_info pickles, the main pickle, the pickled key list, then each storage as an int64
+ * element count and its raw bytes.
+ */
+export function legacyTorchFile(
+  main: Uint8Array,
+  storages: readonly LegacyStorage[],
+  opts: { keys?: readonly string[]; sysInfo?: Uint8Array; magic?: bigint; version?: number } = {},
+): Uint8Array {
+  const parts: Uint8Array[] = [
+    new PickleWriter().proto(2).int(opts.magic ?? 0x1950a86a20f9469cfc6cn).stop().finish(),
+    new PickleWriter().proto(2).int(opts.version ?? 1001).stop().finish(),
+    opts.sysInfo ?? sysInfoPickle(),
+    main,
+  ];
+  const keys = new PickleWriter().proto(2).emptyList().mark();
+  for (const k of opts.keys ?? storages.map((s) => s.key)) keys.str(k);
+  parts.push(keys.appends().stop().finish());
+  for (const s of storages) {
+    const count = new Uint8Array(8);
+    new DataView(count.buffer).setBigInt64(0, BigInt(s.count), true);
+    parts.push(count, s.bytes);
+  }
+  return Uint8Array.from(Buffer.concat(parts));
 }

@@ -47,7 +47,13 @@ describe('pth reader: training-script wrappers', () => {
     assert.deepEqual(values(c.tensors.get('conv.weight')!.data), [0, 1, 2, 3, 4, 5]);
     assert.equal(c.metadata.unwrapped, 'state_dict');
     assert.equal(c.metadata.strippedPrefix, 'module.');
-    assert.equal(c.metadata.wrapperSiblings, 'epoch, optimizer, args, best_metric');
+    assert.equal(c.metadata.skipped, 'epoch, optimizer, args, best_metric');
+    assert.deepEqual(c.weights?.skipped, ['epoch', 'optimizer', 'args', 'best_metric']);
+    // The values beside the weights, summarised for inspect: a numpy scalar shows its value.
+    assert.equal(c.metadata.epoch, '3');
+    assert.equal(c.metadata.optimizer, 'dict of 1');
+    assert.equal(c.metadata.args, "Namespace(model='dla60')");
+    assert.equal(c.metadata.best_metric, '81.5');
   });
 
   it("prefers 'model' over 'model_ema' and records the alternative", () => {
@@ -59,7 +65,8 @@ describe('pth reader: training-script wrappers', () => {
     const c = readPth(torchZip('x', w.setitems().stop().finish(), storages), 'x.pth');
     assert.deepEqual(c.tensors.get('w')!.shape, [6]);
     assert.equal(c.metadata.unwrapped, 'model');
-    assert.equal(c.metadata.otherWrappers, 'model_ema');
+    assert.equal(c.metadata.alternatives, "'model_ema' (1 tensor)");
+    assert.deepEqual(c.weights?.candidates, [{ key: 'model', tensors: 1 }, { key: 'model_ema', tensors: 1 }]);
   });
 
   it("reads an EMA-only checkpoint ('state_dict_ema')", () => {
@@ -84,7 +91,7 @@ describe('pth reader: training-script wrappers', () => {
 
   it('says what it found when there are no tensors', () => {
     const w = new PickleWriter().proto(2).emptyDict().str('epoch').int(3).setitem().stop();
-    const e = expectError(torchZip('x', w.finish()), /Found no tensors\. The top-level keys are: epoch/);
+    const e = expectError(torchZip('x', w.finish()), /Found no tensors in the top-level dict or in the dicts under it \(to depth 3\)\. The top-level keys are: epoch/);
     assert.ok(e.offset !== undefined);
   });
 });
@@ -161,12 +168,6 @@ describe('pth reader: what it refuses', () => {
   it('refuses a pickled model object, saying to save the state_dict', () => {
     const w = new PickleWriter().proto(2).global('timm.models.dla', 'DLA').emptyTuple().newobj().stop();
     expectError(torchZip('m', w.finish()), /refuses to load global 'timm\.models\.dla\.DLA'.*model\.state_dict\(\)/);
-  });
-
-  it('refuses a legacy (non-zip) torch.save file with advice to re-save', () => {
-    const legacy = Uint8Array.of(0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e);
-    assert.equal(pthReader.match(legacy, 'old.pth'), true);
-    expectError(legacy, /legacy .* Re-save it with a newer PyTorch/, 'old.pth');
   });
 
   it('refuses a TorchScript archive', () => {
