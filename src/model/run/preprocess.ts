@@ -1,59 +1,24 @@
 /**
- * The eval transforms of the two reference pipelines, reproduced exactly so that a model run here
- * sees the very tensor timm (or a Paddle notebook) fed its model:
- *   decode (Pillow convert('RGB')) -> torchvision Resize(256) -> CenterCrop(224) -> ToTensor -> Normalize.
- * The geometry follows torchvision's rules (short side to 256, long side truncated; crop offsets
- * with Python's half-to-even round; zero padding when the image is smaller than the crop), and
- * the float32 arithmetic rounds after every step as PyTorch does.
+ * Runs a preprocessing preset (presets.ts) on an image, reproducing its ecosystem exactly so that a
+ * model run here sees the very tensor timm, a Paddle notebook or PaddleClas fed its model:
+ *   decode (Pillow or OpenCV semantics) -> resize (Pillow or OpenCV arithmetic, the ecosystem's size
+ *   rule) -> crop (torchvision's round-and-pad or PaddleClas's floor) -> normalise (float32 at every
+ *   step, in the ecosystem's order of operations) -> 1x3xHxW float32.
  */
-import { UsageError } from '../errors';
+import { FormatError, UsageError } from '../errors';
 import { float32Tensor, type Tensor } from '../tensor';
 import { decodeImage, type RgbImage } from './decodeImage';
-import { resizeRgb, type Interpolation } from './resample';
+import { decodeImageOpenCv } from './opencvDecode';
+import { cvResize } from './opencvResize';
+import { presetByName, PRESETS, type CropStep, type NormalizeStep, type PreprocessPreset, type SizeRule } from './presets';
+import { resizeRgb } from './resample';
 
-export interface Preset {
-  readonly name: string;
-  readonly interpolation: Interpolation;
-  /** torchvision Resize(int): the short side becomes this. */
-  readonly resizeSize: number;
-  readonly cropSize: number;
-  readonly mean: readonly [number, number, number];
-  readonly std: readonly [number, number, number];
-  readonly description: string;
-}
+export { PRESETS, presetByName };
+/** The preset record; the name `Preset` is kept for the callers written before presets were data. */
+export type Preset = PreprocessPreset;
 
-const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
-const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
-
-export const PRESETS: readonly Preset[] = [
-  {
-    name: 'timm',
-    interpolation: 'bilinear',
-    // timm's dla default_cfg: crop_pct 0.875, so scale size floor(224 / 0.875) = 256.
-    resizeSize: Math.floor(224 / 0.875),
-    cropSize: 224,
-    mean: IMAGENET_MEAN,
-    std: IMAGENET_STD,
-    description: "timm's DLA eval transform: Resize(256, bilinear), CenterCrop(224), ImageNet mean/std",
-  },
-  {
-    name: 'paddle',
-    interpolation: 'bicubic',
-    resizeSize: 256,
-    cropSize: 224,
-    mean: IMAGENET_MEAN,
-    std: IMAGENET_STD,
-    description: 'Paddle notebook transform: Resize(256, bicubic), CenterCrop(224), ImageNet mean/std',
-  },
-];
-
-export function presetByName(name: string): Preset {
-  const preset = PRESETS.find((p) => p.name === name);
-  if (!preset) {
-    throw new UsageError(`Unknown preprocessing preset '${name}'. Valid presets: ${PRESETS.map((p) => p.name).join(', ')}.`);
-  }
-  return preset;
-}
+/** The largest resized image accepted (pixels): beyond it an extreme aspect ratio is refused, not allocated. */
+const MAX_RESIZED_PIXELS = 1 << 27;
 
 /** torchvision Resize(size: int): short side -> size, long side -> int(size * long / short). */
 export function resizedSize(width: number, height: number, size: number): { width: number; height: number } {
@@ -69,31 +34,79 @@ export function roundHalfEven(x: number): number {
   return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
+/** The size a resize step produces for a `width` x `height` image. */
+export function targetSize(width: number, height: number, rule: SizeRule): { width: number; height: number } {
+  switch (rule.rule) {
+    case 'shorter-side':
+      return resizedSize(width, height, rule.size);
+    case 'shorter-side-round': {
+      // PaddleClas: percent = float(resize_short) / min(w, h); w = int(round(w * percent)); h likewise.
+      const percent = rule.size / Math.min(width, height);
+      return { width: roundHalfEven(width * percent), height: roundHalfEven(height * percent) };
+    }
+    case 'keep-ratio': {
+      // timm ResizeKeepRatio.get_params (no random scale/aspect): round(side * 1.0 / ratio).
+      const rh = height / rule.height;
+      const rw = width / rule.width;
+      const ratio = Math.max(rh, rw) * rule.longest + Math.min(rh, rw) * (1 - rule.longest);
+      return { width: roundHalfEven(width / ratio), height: roundHalfEven(height / ratio) };
+    }
+    case 'exact':
+      return { width: rule.width, height: rule.height };
+  }
+}
+
 /**
- * torchvision CenterCrop(size): pad with zeros (left/top get the smaller half) when the image is
- * smaller than the crop, then crop at top = round((H - size) / 2), left likewise.
+ * torchvision CenterCrop / timm CenterCropOrPad: pad with `fill` (left/top get the smaller half)
+ * when the image is smaller than the crop, then crop at top = round((H - h) / 2), left likewise.
  */
-export function centerCrop(image: RgbImage, size: number): RgbImage {
-  const padLeft = size > image.width ? Math.floor((size - image.width) / 2) : 0;
-  const padTop = size > image.height ? Math.floor((size - image.height) / 2) : 0;
-  // After padding, the padded dimension equals `size`, so its offset is 0.
-  const left = size > image.width ? 0 : roundHalfEven((image.width - size) / 2);
-  const top = size > image.height ? 0 : roundHalfEven((image.height - size) / 2);
-  const rgb = new Uint8Array(size * size * 3);
-  for (let y = 0; y < size; y++) {
+export function centerCropRound(image: RgbImage, height: number, width: number, fill: readonly number[] = [0, 0, 0]): RgbImage {
+  const padLeft = width > image.width ? Math.floor((width - image.width) / 2) : 0;
+  const padTop = height > image.height ? Math.floor((height - image.height) / 2) : 0;
+  // After padding, the padded dimension equals the crop's, so its offset is 0.
+  const left = width > image.width ? 0 : roundHalfEven((image.width - width) / 2);
+  const top = height > image.height ? 0 : roundHalfEven((image.height - height) / 2);
+  const rgb = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
     const sy = y + top - padTop;
-    if (sy < 0 || sy >= image.height) continue;
-    for (let x = 0; x < size; x++) {
+    const inRows = sy >= 0 && sy < image.height;
+    for (let x = 0; x < width; x++) {
       const sx = x + left - padLeft;
-      if (sx < 0 || sx >= image.width) continue;
+      const d = (y * width + x) * 3;
+      if (!inRows || sx < 0 || sx >= image.width) {
+        rgb[d] = fill[0];
+        rgb[d + 1] = fill[1];
+        rgb[d + 2] = fill[2];
+        continue;
+      }
       const s = (sy * image.width + sx) * 3;
-      const d = (y * size + x) * 3;
       rgb[d] = image.rgb[s];
       rgb[d + 1] = image.rgb[s + 1];
       rgb[d + 2] = image.rgb[s + 2];
     }
   }
-  return { width: size, height: size, rgb };
+  return { width, height, rgb };
+}
+
+/** torchvision CenterCrop(size) with zero padding (square crop). */
+export function centerCrop(image: RgbImage, size: number): RgbImage {
+  return centerCropRound(image, size, size);
+}
+
+/** PaddleClas CropImage: offsets (W - w) // 2 and (H - h) // 2; the image must be at least the crop's size. */
+export function centerCropFloor(image: RgbImage, height: number, width: number, file: string): RgbImage {
+  if (image.width < width || image.height < height) {
+    throw new FormatError(
+      file,
+      `CropImage(${width}x${height}) on a ${image.width}x${image.height} image: PaddleClas slices with negative offsets there and returns a ` +
+        `smaller array, not a ${width}x${height} crop, so this pipeline cannot preprocess the image.`,
+    );
+  }
+  const left = Math.floor((image.width - width) / 2);
+  const top = Math.floor((image.height - height) / 2);
+  const rgb = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) rgb.set(image.rgb.subarray(((y + top) * image.width + left) * 3, ((y + top) * image.width + left + width) * 3), y * width * 3);
+  return { width, height, rgb };
 }
 
 /**
@@ -101,32 +114,88 @@ export function centerCrop(image: RgbImage, size: number): RgbImage {
  * each operation rounded to float32 (mean and std are float32 tensors in torchvision).
  */
 export function toNormalizedTensor(image: RgbImage, mean: readonly number[], std: readonly number[]): Tensor {
+  return normalize(image, { arithmetic: 'torchvision', mean, std });
+}
+
+/**
+ * Either ecosystem's normalisation, per channel index of `image` (so for BGR pixels mean[0] applies
+ * to blue, as in PaddleClas). float32 operands in, float32 result: computing in double and rounding
+ * once is exact for one +, -, * or / (innocuous double rounding), so each step is one Math.fround.
+ */
+export function normalize(image: RgbImage, step: NormalizeStep): Tensor {
   const plane = image.width * image.height;
   const out = new Float32Array(3 * plane);
+  const f = Math.fround;
+  // PaddleClas multiplies by np.float32(scale); torchvision divides by 255.
+  const scale = step.arithmetic === 'scale' ? f(step.scale) : 0;
   for (let c = 0; c < 3; c++) {
-    const m = Math.fround(mean[c]);
-    const s = Math.fround(std[c]);
-    for (let i = 0; i < plane; i++) {
-      const x = Math.fround(image.rgb[i * 3 + c] / 255);
-      out[c * plane + i] = Math.fround(Math.fround(x - m) / s);
+    const m = f(step.mean[c]);
+    const s = f(step.std[c]);
+    const o = c * plane;
+    if (step.arithmetic === 'torchvision') {
+      for (let i = 0; i < plane; i++) out[o + i] = f(f(f(image.rgb[i * 3 + c] / 255) - m) / s);
+    } else {
+      for (let i = 0; i < plane; i++) out[o + i] = f(f(f(image.rgb[i * 3 + c] * scale) - m) / s);
     }
   }
   return float32Tensor([1, 3, image.height, image.width], out);
 }
 
 export interface Preprocessed {
-  /** 1x3xSxS float32 NCHW, S = preset.cropSize. */
+  /** 1x3xHxW float32 NCHW, channels in the preset's order. */
   readonly input: Tensor;
+  /** RGB, as the preset's decoder gives it (after its EXIF handling). */
   readonly decoded: RgbImage;
+  /** RGB after the resize step (the decoded image when there is none). */
   readonly resized: RgbImage;
+  /** RGB after the crop step: the pixels the tensor is made of (before a BGR channel swap). */
   readonly cropped: RgbImage;
+  readonly preset: PreprocessPreset;
 }
 
-export async function preprocessImage(bytes: Uint8Array, file: string, preset: Preset | string): Promise<Preprocessed> {
+export function resizeStep(image: RgbImage, preset: PreprocessPreset, file: string): RgbImage {
+  const step = preset.resize;
+  if (!step) return image;
+  const { width, height } = targetSize(image.width, image.height, step.size);
+  if (width < 1 || height < 1 || width * height > MAX_RESIZED_PIXELS) {
+    throw new FormatError(
+      file,
+      `The ${image.width}x${image.height} image would be resized to ${width}x${height} by preset '${preset.name}': ` +
+        (width < 1 || height < 1 ? 'an empty image, which the library refuses.' : `more than ${MAX_RESIZED_PIXELS} pixels; its aspect ratio is too extreme.`),
+    );
+  }
+  return step.library === 'opencv' ? cvResize(image, width, height, step.filter) : resizeRgb(image, width, height, step.filter);
+}
+
+export function cropStep(image: RgbImage, crop: CropStep | undefined, file: string): RgbImage {
+  if (!crop) return image;
+  return crop.rule === 'center-floor' ? centerCropFloor(image, crop.height, crop.width, file) : centerCropRound(image, crop.height, crop.width, crop.fill);
+}
+
+function swapRedBlue(image: RgbImage): RgbImage {
+  const rgb = new Uint8Array(image.rgb.length);
+  for (let i = 0; i < rgb.length; i += 3) {
+    rgb[i] = image.rgb[i + 2];
+    rgb[i + 1] = image.rgb[i + 1];
+    rgb[i + 2] = image.rgb[i];
+  }
+  return { width: image.width, height: image.height, rgb };
+}
+
+export function decodeFor(preset: PreprocessPreset, bytes: Uint8Array, file: string): Promise<RgbImage> {
+  return preset.decoder === 'opencv' ? decodeImageOpenCv(bytes, file) : decodeImage(bytes, file);
+}
+
+/** The steps after decoding, for callers that decode once and preprocess several ways. */
+export function preprocessDecoded(decoded: RgbImage, preset: PreprocessPreset, file: string): Preprocessed {
+  const resized = resizeStep(decoded, preset, file);
+  const cropped = cropStep(resized, preset.crop, file);
+  const pixels = preset.channels === 'bgr' ? swapRedBlue(cropped) : cropped;
+  return { input: normalize(pixels, preset.normalize), decoded, resized, cropped, preset };
+}
+
+export async function preprocessImage(bytes: Uint8Array, file: string, preset: PreprocessPreset | string): Promise<Preprocessed> {
   const p = typeof preset === 'string' ? presetByName(preset) : preset;
-  const decoded = await decodeImage(bytes, file);
-  const target = resizedSize(decoded.width, decoded.height, p.resizeSize);
-  const resized = resizeRgb(decoded, target.width, target.height, p.interpolation);
-  const cropped = centerCrop(resized, p.cropSize);
-  return { input: toNormalizedTensor(cropped, p.mean, p.std), decoded, resized, cropped };
+  if (!p || typeof p !== 'object' || !p.normalize) throw new UsageError(`preprocessImage: not a preprocessing preset: ${String(preset)}.`);
+  return preprocessDecoded(await decodeFor(p, bytes, file), p, file);
 }

@@ -1,5 +1,6 @@
 /**
- * Pillow's `Image.resize((w, h), BILINEAR | BICUBIC)` for 8-bit RGB, bit for bit.
+ * Pillow's `Image.resize((w, h), filter)` for 8-bit RGB, bit for bit (Pillow 9.4; BILINEAR, BICUBIC,
+ * BOX, HAMMING, LANCZOS through the resampler below, NEAREST through Pillow's affine scaler).
  *
  * Reference pipelines resize with Pillow, and a model's logits move visibly when the input differs
  * by one grey level, so this is a re-implementation of the arithmetic of Pillow's
@@ -13,7 +14,11 @@
  */
 import type { RgbImage } from './decodeImage';
 
-export type Interpolation = 'bilinear' | 'bicubic';
+export type Interpolation = 'nearest' | 'bilinear' | 'bicubic' | 'box' | 'hamming' | 'lanczos';
+
+export const PILLOW_FILTERS: readonly Interpolation[] = ['nearest', 'bilinear', 'bicubic', 'box', 'hamming', 'lanczos'];
+
+type ConvolutionFilter = Exclude<Interpolation, 'nearest'>;
 
 /** 32 bits minus 8 for the pixel value and 2 of headroom, since weights can be negative or sum over 1. */
 const PRECISION_BITS = 32 - 8 - 2;
@@ -27,7 +32,13 @@ interface Filter {
 
 // The float64 operations below keep Pillow's order of evaluation: each rounding step matters once
 // the weights become fixed-point integers.
-const FILTERS: Record<Interpolation, Filter> = {
+const FILTERS: Record<ConvolutionFilter, Filter> = {
+  box: {
+    support: 0.5,
+    weight(x) {
+      return x > -0.5 && x <= 0.5 ? 1 : 0;
+    },
+  },
   bilinear: {
     support: 1,
     weight(x) {
@@ -46,7 +57,30 @@ const FILTERS: Record<Interpolation, Filter> = {
       return 0;
     },
   },
+  hamming: {
+    support: 1,
+    weight(x) {
+      if (x < 0) x = -x;
+      if (x === 0) return 1;
+      if (x >= 1) return 0;
+      x *= Math.PI;
+      // Pillow writes the window's constants as C floats (0.54f, 0.46f).
+      return (Math.sin(x) / x) * (Math.fround(0.54) + Math.fround(0.46) * Math.cos(x));
+    },
+  },
+  lanczos: {
+    support: 3,
+    weight(x) {
+      return -3 <= x && x < 3 ? sinc(x) * sinc(x / 3) : 0;
+    },
+  },
 };
+
+function sinc(x: number): number {
+  if (x === 0) return 1;
+  x *= Math.PI;
+  return Math.sin(x) / x;
+}
 
 /** For each output index along one axis: the first input index, how many inputs, and their weights. */
 export interface AxisCoefficients {
@@ -58,7 +92,7 @@ export interface AxisCoefficients {
   readonly weights: Int32Array;
 }
 
-export function axisCoefficients(inSize: number, outSize: number, interpolation: Interpolation): AxisCoefficients {
+export function axisCoefficients(inSize: number, outSize: number, interpolation: ConvolutionFilter): AxisCoefficients {
   const filter = FILTERS[interpolation];
   const scale = inSize / outSize;
   // Shrinking: stretch the kernel over `scale` input pixels so that every input contributes (antialias).
@@ -158,6 +192,7 @@ export function resizeRgb(image: RgbImage, width: number, height: number, interp
     );
   }
   if (width === image.width && height === image.height) return image;
+  if (interpolation === 'nearest') return resizeNearest(image, width, height);
 
   const vertical = axisCoefficients(image.height, height, interpolation);
   let current: RgbImage = image;
@@ -174,4 +209,29 @@ export function resizeRgb(image: RgbImage, width: number, height: number, interp
     current = { width: current.width, height, rgb: resampleColumns(current, vertical, rowOffset, height) };
   }
   return current;
+}
+
+/**
+ * NEAREST: Pillow resizes through ImagingScaleAffine, which walks the source in double steps of
+ * `in / out` from `(in / out) * 0.5` and truncates; the accumulation is kept as Pillow does it.
+ */
+function resizeNearest(image: RgbImage, width: number, height: number): RgbImage {
+  const xs = new Int32Array(width);
+  const ax = image.width / width;
+  let xo = ax * 0.5;
+  for (let x = 0; x < width; x++, xo += ax) xs[x] = Math.min(Math.trunc(xo), image.width - 1) * 3;
+  const ay = image.height / height;
+  let yo = ay * 0.5;
+  const rgb = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++, yo += ay) {
+    const row = Math.min(Math.trunc(yo), image.height - 1) * image.width * 3;
+    for (let x = 0; x < width; x++) {
+      const s = row + xs[x];
+      const d = (y * width + x) * 3;
+      rgb[d] = image.rgb[s];
+      rgb[d + 1] = image.rgb[s + 1];
+      rgb[d + 2] = image.rgb[s + 2];
+    }
+  }
+  return { width, height, rgb };
 }
