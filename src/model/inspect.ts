@@ -1,7 +1,10 @@
 import { readCheckpoint } from './formats/registry';
-import { detectVariant } from './dla/detect';
+import { detectVariant, hubArchitectureProblem } from './dla/detect';
 import { isBatchNormBuffer, toTimmNames } from './dla/keymap';
 import type { MismatchedKey, MissingKey, UnexpectedKey } from './dla/weightCheck';
+import type { HubConfig } from './formats/hubFolder';
+import type { WeightsSelection } from './formats/stateDict';
+import { dlaReadOptions, type LoadOptions } from './run/loadModel';
 import { numel, type DType, type FormatId } from './tensor';
 
 export interface InspectResult {
@@ -19,12 +22,17 @@ export interface InspectResult {
   readonly knownUnused: string[];
   /** [name in the file, timm name] where they differ (Paddle's `_mean`/`_variance`). */
   readonly renamed: (readonly [string, string])[];
+  /** What the reader found beside the tensors: epoch, arch, metric, args of a training checkpoint; safetensors' __metadata__; ... */
   readonly metadata: Record<string, string>;
+  /** For a wrapped checkpoint: which dict of tensors was taken, why, and the alternatives (an EMA copy). */
+  readonly weights?: WeightsSelection;
+  /** For a timm hub folder: its config, and whether its architecture matches the weights (`problem` when not). */
+  readonly hub?: HubConfig & { readonly problem?: string };
 }
 
 /** What `dla-lens inspect` and the checkpoint editor show: format, variant and key problems. */
-export function inspectCheckpoint(path: string): InspectResult {
-  const ckpt = readCheckpoint(path);
+export function inspectCheckpoint(path: string, options: LoadOptions = {}): InspectResult {
+  const ckpt = readCheckpoint(path, dlaReadOptions(options));
   const { tensors, renamed } = toTimmNames(ckpt.tensors);
   const detection = detectVariant(tensors);
   // Against the closest variant even when none fits, so the lists say what is wrong.
@@ -33,6 +41,7 @@ export function inspectCheckpoint(path: string): InspectResult {
   for (const [name, t] of tensors) {
     if (!isBatchNormBuffer(name) && t.dtype !== 'int64') parameters += numel(t.shape);
   }
+  const hubProblem = ckpt.hub ? hubArchitectureProblem(ckpt.hub, detection) : undefined;
   return {
     file: path,
     format: ckpt.format,
@@ -46,5 +55,7 @@ export function inspectCheckpoint(path: string): InspectResult {
     knownUnused: check.knownUnused,
     renamed: [...renamed],
     metadata: ckpt.metadata,
+    ...(ckpt.weights ? { weights: ckpt.weights } : {}),
+    ...(ckpt.hub ? { hub: { ...ckpt.hub, ...(hubProblem ? { problem: hubProblem } : {}) } } : {}),
   };
 }

@@ -5,11 +5,12 @@ import { loadModel } from '../run/loadModel';
 import { parseProvider } from './provider';
 import { parse, requireOption } from './args';
 
-export const CLASSIFY_USAGE = 'dla-lens classify IMAGE --weights W [--preset timm|paddle] [--top 5] [--json] [--provider auto|cuda|webgpu|cpu]';
+export const CLASSIFY_USAGE = 'dla-lens classify IMAGE --weights W [--weights-key KEY] [--preset timm|paddle] [--top 5] [--json] [--provider auto|cuda|webgpu|cpu]';
 
 export async function classifyCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse('classify', argv, {
     weights: { type: 'string' },
+    'weights-key': { type: 'string' },
     preset: { type: 'string', default: 'timm' },
     top: { type: 'string', default: '5' },
     json: { type: 'boolean' },
@@ -18,7 +19,7 @@ export async function classifyCommand(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError(`Usage: ${CLASSIFY_USAGE}`);
   const k = Number(values.top);
   if (!Number.isInteger(k) || k < 1) throw new UsageError(`--top must be a positive integer; got '${values.top}'.`);
-  const model = loadModel(requireOption('classify', values.weights, '--weights'));
+  const model = loadModel(requireOption('classify', values.weights, '--weights'), { weightsKey: values['weights-key'] });
   const input = await loadInput(positionals[0], values.preset!);
   const r = await classify(model, input.tensor, k, parseProvider(values.provider!));
   if (values.json) {

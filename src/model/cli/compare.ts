@@ -10,7 +10,7 @@ import { parseProvider } from './provider';
 import { parse, requireOption } from './args';
 
 export const COMPARE_USAGE =
-  'dla-lens compare --reference REF [--candidate CAND.(pth|safetensors|pdparams|onnx)] [--dump DUMP.npz|.npy] [--input IMAGE|IN.npz] [--preset timm|paddle] ' +
+  'dla-lens compare --reference REF [--candidate CAND.(pth|safetensors|pdparams|onnx)] [--reference-key KEY] [--candidate-key KEY] [--dump DUMP.npz|.npy] [--input IMAGE|IN.npz] [--preset timm|paddle] ' +
   '[--seed N] [--tol 1e-3 | --atol A --rtol R] [--no-local] [--no-diagnose] [--json] [--out REPORT.json] [--html REPORT.html] [--provider P]';
 
 function number(flag: string, v: string | undefined): number | undefined {
@@ -33,6 +33,7 @@ function toleranceFrom(values: { tol?: string; atol?: string; rtol?: string }): 
 export async function compareCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse('compare', argv, {
     reference: { type: 'string' }, candidate: { type: 'string' }, dump: { type: 'string' },
+    'reference-key': { type: 'string' }, 'candidate-key': { type: 'string' },
     input: { type: 'string' }, preset: { type: 'string', default: 'timm' }, seed: { type: 'string' },
     tol: { type: 'string' }, atol: { type: 'string' }, rtol: { type: 'string' },
     'no-local': { type: 'boolean' }, 'no-diagnose': { type: 'boolean' },
@@ -42,6 +43,8 @@ export async function compareCommand(argv: string[]): Promise<number> {
   const report = await compare({
     reference: requireOption('compare', values.reference, '--reference'),
     candidate: values.candidate,
+    referenceKey: values['reference-key'],
+    candidateKey: values['candidate-key'],
     dump: values.dump,
     input: values.input,
     preset: values.preset,

@@ -8,12 +8,13 @@ import { parseProvider } from './provider';
 import { parse, requireOption } from './args';
 
 export const RUN_USAGE =
-  'dla-lens run --weights W --input IN.npz|IMAGE [--preset timm|paddle] --out OUT.npz [--layers all|K1,K2,...] [--provider auto|cuda|webgpu|cpu]';
+  'dla-lens run --weights W [--weights-key KEY] --input IN.npz|IMAGE [--preset timm|paddle] --out OUT.npz [--layers all|K1,K2,...] [--provider auto|cuda|webgpu|cpu]';
 
 /** Every requested record (timm keys) plus `logits`, as float32 .npz in execution order. */
 export async function runCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse('run', argv, {
     weights: { type: 'string' },
+    'weights-key': { type: 'string' },
     input: { type: 'string' },
     preset: { type: 'string', default: 'timm' },
     out: { type: 'string' },
@@ -21,7 +22,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     provider: { type: 'string', default: 'auto' },
   });
   if (positionals.length) throw new UsageError(`Unexpected argument '${positionals[0]}'. Usage: ${RUN_USAGE}`);
-  const model = loadModel(requireOption('run', values.weights, '--weights'));
+  const model = loadModel(requireOption('run', values.weights, '--weights'), { weightsKey: values['weights-key'] });
   const input = await loadInput(requireOption('run', values.input, '--input'), values.preset!);
   const out = requireOption('run', values.out, '--out');
   const layers = values.layers === 'all' ? 'all' : [...new Set([...values.layers!.split(',').map((s) => s.trim()).filter(Boolean), 'logits'])];

@@ -4,7 +4,7 @@ import { toTimmNames, toTimmRecordNames } from '../dla/keymap';
 import { UsageError } from '../errors';
 import { forwardTaps } from '../run/forward';
 import { inputFromArrays, loadInput, seededInput, type ModelInput } from '../run/inputSource';
-import { loadModel, type LoadedModel } from '../run/loadModel';
+import { dlaReadOptions, loadModel, type LoadedModel } from '../run/loadModel';
 import type { ProviderSetting } from '../run/session';
 import type { Checkpoint, Tensor } from '../tensor';
 import { diagnose } from './diagnose';
@@ -23,6 +23,9 @@ export interface CompareRequest {
    * (.onnx), which is run with every intermediate tensor exposed (see onnxCandidate.ts).
    */
   readonly candidate?: string;
+  /** In a training checkpoint, the dict of tensors to take as the reference / candidate (default: the one that fits a DLA variant). */
+  readonly referenceKey?: string;
+  readonly candidateKey?: string;
   /** Candidate activation dump (.npz keyed by timm module paths, or reprod_log .npy). */
   readonly dump?: string;
   /** An image (with `preset`) or an .npz holding `input`. */
@@ -80,7 +83,7 @@ export async function compare(req: CompareRequest): Promise<CompareReport> {
   };
 
   progress(`Reading ${path.basename(req.reference)}`);
-  const ref = await timed('read', () => loadModel(req.reference));
+  const ref = await timed('read', () => loadModel(req.reference, { weightsKey: req.referenceKey }));
   let candidateModel: LoadedModel | undefined;
   let candidateCkpt: Checkpoint | undefined;
   let weights: WeightDiff | null = null;
@@ -88,7 +91,7 @@ export async function compare(req: CompareRequest): Promise<CompareReport> {
   if (onnxCandidate && req.dump) throw new UsageError('Give an ONNX candidate or an activation dump, not both: each is the candidate\'s activations.');
   if (req.candidate && !onnxCandidate) {
     progress(`Reading ${path.basename(req.candidate)}`);
-    candidateCkpt = await timed('read', () => readCheckpoint(req.candidate!));
+    candidateCkpt = await timed('read', () => readCheckpoint(req.candidate!, dlaReadOptions({ weightsKey: req.candidateKey })));
     const { tensors } = toTimmNames(candidateCkpt.tensors);
     weights = diffWeights(ref.variant, ref.tree, ref.weights, tensors);
     if (weightsRunnable(weights)) {

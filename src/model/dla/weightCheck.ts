@@ -38,7 +38,7 @@ const sameShape = (a: readonly number[], b: readonly number[]): boolean =>
   a.length === b.length && a.every((d, i) => d === b[i]);
 
 /** Compare a state dict (timm names) against what `variant` expects. */
-export function checkWeights(variant: DlaVariant, tensors: ReadonlyMap<string, Tensor>, tree = buildModuleTree(variant)): WeightCheck {
+export function checkWeights(variant: DlaVariant, tensors: ReadonlyMap<string, Pick<Tensor, 'shape'>>, tree = buildModuleTree(variant)): WeightCheck {
   const expected = expectedWeights(tree);
   const legacy = legacyProjectKeys(tree);
   const result: WeightCheck = { missing: [], unexpected: [], mismatched: [], knownUnused: [], ignoredAbsent: [], matched: 0 };
