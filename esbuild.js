@@ -1,4 +1,4 @@
-// One build script, several entries: the CLI and the extension host (Node, CJS) and the webview
+// One build script, several entries: the CLI, the extension host and its engine process (Node, CJS) and the webview
 // (browser, IIFE). Native addons (onnxruntime-node, sharp) cannot be bundled and stay external.
 // `--production` minifies and drops sourcemaps (packaging); `--watch` rebuilds on change.
 const esbuild = require('esbuild');
@@ -17,6 +17,9 @@ const entries = [
   { entryPoints: ['src/model/cli/main.ts'], outfile: `${outdir}/cli.js`, platform: 'node', format: 'cjs',
     target: 'node20', external, banner: { js: '#!/usr/bin/env node' } },
   { entryPoints: ['src/extension/extension.ts'], outfile: `${outdir}/extension.js`, platform: 'node',
+    format: 'cjs', target: 'node20', external },
+  // The engine process the extension forks: every model call runs there, off the extension host.
+  { entryPoints: ['src/engine/worker.ts'], outfile: `${outdir}/engine.js`, platform: 'node',
     format: 'cjs', target: 'node20', external },
   { entryPoints: ['src/webview/main.ts'], outfile: `${outdir}/webview.js`, platform: 'browser',
     format: 'iife', target: 'es2022' },

@@ -1,8 +1,7 @@
 import * as vscode from 'vscode';
-import type { CompareReport } from '../model/compare/types';
-import type { ClassificationData } from '../shared/protocol';
+import type { CompareReport } from '../engine/protocol';
+import type { ClassificationData } from '../shared/classificationProtocol';
 import { CheckpointEditorProvider } from './checkpointEditor/checkpointEditor';
-import { Classifier } from './classifier';
 import { ClassificationViews } from './commands/classificationView';
 import { chooseClassificationCheckpoint, classifyImage } from './commands/classifyImage';
 import { openCheckpoint } from './commands/checkpointCommands';
@@ -10,6 +9,7 @@ import { compareCheckpoints, defaultStorage } from './commands/compareCheckpoint
 import { exportActiveReport, openReport } from './commands/reportCommands';
 import { ComparisonPanel } from './comparison/comparisonPanel';
 import { Disposable } from './disposable';
+import { EngineHost } from './engineHost';
 import { Log, errorMessage } from './log';
 import { ProviderStatus } from './statusBar';
 
@@ -20,25 +20,27 @@ import { ProviderStatus } from './statusBar';
 class DlaLens extends Disposable {
   readonly log = this._register(new Log());
   readonly status = this._register(new ProviderStatus());
-  private readonly classifier = new Classifier();
+  /** Every model call goes to the engine process; this thread only routes, shows and disposes. */
+  readonly engine: EngineHost;
   readonly classifications: ClassificationViews;
 
   constructor(private readonly context: vscode.ExtensionContext) {
     super();
-    this._register({ dispose: () => void this.classifier.dispose() });
-    this._register(CheckpointEditorProvider.register(context, this.log));
-    this._register(ComparisonPanel.register(context, this.log));
+    this.engine = this._register(new EngineHost(context.extensionUri, this.log));
+    const panels = { extensionUri: context.extensionUri, log: this.log, engine: this.engine };
+    this._register(CheckpointEditorProvider.register(context, this.engine, this.log));
+    this._register(ComparisonPanel.register(panels));
     this.classifications = this._register(new ClassificationViews(context.extensionUri, this.log));
-    const classify = { classifier: this.classifier, log: this.log, status: this.status, views: this.classifications };
+    const classify = { engine: this.engine, log: this.log, status: this.status, views: this.classifications };
 
-    const compare = { extensionUri: context.extensionUri, storageUri: defaultStorage(context), log: this.log, status: this.status };
+    const compare = { ...panels, storageUri: defaultStorage(context), status: this.status };
     this.command('dlaLens.compareCheckpoints', (arg) => compareCheckpoints(compare, arg));
     this.command('dlaLens.compareWith', (arg) => compareCheckpoints(compare, arg instanceof vscode.Uri ? arg : undefined));
     this.command('dlaLens.classifyImage', (arg) => classifyImage(classify, arg));
     this.command('dlaLens.chooseCheckpoint', () => chooseClassificationCheckpoint());
     this.command('dlaLens.openCheckpoint', (arg) => openCheckpoint(arg));
-    this.command('dlaLens.exportReport', (arg) => exportActiveReport(arg));
-    this.command('dlaLens.openReport', (arg) => openReport(context.extensionUri, this.log, arg));
+    this.command('dlaLens.exportReport', (arg) => exportActiveReport(this.engine, arg));
+    this.command('dlaLens.openReport', (arg) => openReport(panels, arg));
     this.log.info(`DLA Lens ${context.extension.packageJSON.version} activated (${vscode.env.appName} ${vscode.version}, ${vscode.env.uiKind === vscode.UIKind.Web ? 'web' : 'desktop'} UI).`);
   }
 
@@ -77,6 +79,10 @@ export interface DlaLensApi {
   statusText(): string;
   /** The classification a result page last asked for and was given (set once the page has loaded). */
   lastClassificationShown(): ClassificationData | undefined;
+  /** The engine process's id while it runs (tests kill it to see a crash reported and recovered from). */
+  enginePid(): number | undefined;
+  /** Malformed messages the comparison page last shown sent and the host rejected. */
+  rejectedMessages(): number;
 }
 
 export function activate(context: vscode.ExtensionContext): DlaLensApi {
@@ -89,6 +95,8 @@ export function activate(context: vscode.ExtensionContext): DlaLensApi {
     statusText: () => lens.status.text,
     activeReport: () => ComparisonPanel.active?.report,
     lastClassificationShown: () => lens.classifications.lastServed,
+    enginePid: () => lens.engine.client.pid,
+    rejectedMessages: () => ComparisonPanel.active?.rejectedMessages ?? 0,
   };
 }
 

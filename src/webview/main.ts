@@ -1,4 +1,7 @@
-import { MessageType, assertNever } from '../shared/protocol';
+import { assertNever } from '../shared/channel';
+import { checkpointProtocol } from '../shared/checkpointProtocol';
+import { classificationProtocol } from '../shared/classificationProtocol';
+import { comparisonProtocol } from '../shared/comparisonProtocol';
 import { CheckpointPage } from './checkpoint/checkpointPage';
 import { ClassificationPage } from './classification/classificationPage';
 import { ComparisonApp } from './comparison/comparisonApp';
@@ -7,7 +10,7 @@ import { HostConnection } from './messaging';
 
 /**
  * One bundle for every page; the host's static HTML says which one this is (data-page). Each page
- * sends Ready and is then given its data.
+ * talks over its own protocol, sends Ready and is then given its data.
  */
 function reportProtocolError(e: Error): void {
   console.error(`DLA Lens webview: ${e.message}`);
@@ -16,25 +19,21 @@ function reportProtocolError(e: Error): void {
 const page = document.body.dataset.page;
 if (page === 'comparison') {
   let app: ComparisonApp | undefined;
-  const host = new HostConnection((m) => {
+  const host = new HostConnection(comparisonProtocol, (m) => {
     switch (m.type) {
-      case MessageType.ComparisonChanged: app?.show(m.data); break;
-      case MessageType.RevealModule: app?.reveal(m.id); break;
-      case MessageType.ClassificationChanged: reportProtocolError(new Error(`The comparison page does not handle '${m.type}'.`)); break;
+      case 'comparisonChanged': app?.show(m.data); break;
+      case 'revealModule': app?.reveal(m.id); break;
       default: assertNever(m, 'push message');
     }
   }, reportProtocolError);
   app = new ComparisonApp(webviewComparisonHost(host));
   void app.start();
 } else if (page === 'checkpoint') {
-  const host = new HostConnection(() => undefined, reportProtocolError);
+  const host = new HostConnection(checkpointProtocol, () => undefined, reportProtocolError);
   void new CheckpointPage(host).start();
 } else if (page === 'classification') {
   let view: ClassificationPage | undefined;
-  const host = new HostConnection((m) => {
-    if (m.type === MessageType.ClassificationChanged) view?.render(m.data);
-    else reportProtocolError(new Error(`The classification page does not handle '${m.type}'.`));
-  }, reportProtocolError);
+  const host = new HostConnection(classificationProtocol, (m) => view?.render(m.data), reportProtocolError);
   view = new ClassificationPage(host);
   void view.start();
 } else {

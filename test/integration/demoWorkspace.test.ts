@@ -52,7 +52,7 @@ describe('npm start -- --no-serve: the demo workspace', () => {
   });
 
   test('compare finds the planted mistake at the first BatchNorm of level3 and names it bn-eps', async () => {
-    const report = await compare({
+    const { report } = await compare({
       reference: path.join(dir, DEMO_FILES.reference), dump: path.join(dir, DEMO_FILES.portDump), provider: 'cpu',
     });
     assert.equal(report.reference.variant, 'dla60');
@@ -62,7 +62,7 @@ describe('npm start -- --no-serve: the demo workspace', () => {
   });
 
   test('the converted .pdparams agrees with the reference: every weight identical, every layer within tolerance', async () => {
-    const report = await compare({
+    const { report } = await compare({
       reference: path.join(dir, DEMO_FILES.reference), candidate: path.join(dir, DEMO_FILES.port), provider: 'cpu', seed: 0, local: false,
     });
     assert.equal(report.firstDivergence, null);

@@ -102,7 +102,7 @@ describe('dla60.pth against its own conversions', () => {
     it(`.${ext}: every weight and every layer identical`, async () => {
       const out = path.join(tmp, `dla60.${ext}`);
       convertFile(referencePath('dla60.pth'), out);
-      const report = await compare({
+      const { report } = await compare({
         reference: referencePath('dla60.pth'), candidate: out, input: referencePath('dla60_acts_64.npz'),
         provider: 'cpu', local: false, diagnose: false,
       });

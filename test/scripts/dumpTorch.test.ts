@@ -39,7 +39,7 @@ test('dump_torch.py reproduces the reference dump convention', { skip: skipWitho
   assert.deepEqual([...dump.keys()], referenceOrder('dla46_c_acts_96_order.txt'));
   for (const [k, t] of dump) assert.deepEqual(t.shape, ref.get(k)!.shape, k);
 
-  const report = await compare({ reference: referencePath('dla46_c.pth'), dump: out, provider: 'cpu', local: false });
+  const { report } = await compare({ reference: referencePath('dla46_c.pth'), dump: out, provider: 'cpu', local: false });
   assert.equal(report.firstDivergence, null);
   assert.equal(report.layers.length, 190);
 });

@@ -45,7 +45,7 @@ const CASES: { bug: string; first: RegExp }[] = [
 for (const c of CASES) {
   test(`a PyTorch model with ${c.bug}: located and named`, { skip }, async () => {
     const dump = dumpWith(c.bug, ['--weights', referencePath('dla46_c.pth')]);
-    const report = await compare({ reference: referencePath('dla46_c.pth'), dump, provider: 'cpu', local: false });
+    const { report } = await compare({ reference: referencePath('dla46_c.pth'), dump, provider: 'cpu', local: false });
     assert.match(report.firstDivergence ?? 'none', c.first);
     assert.equal(report.diagnosis[0]?.cause, c.bug, JSON.stringify(report.diagnosis, null, 1));
   });
@@ -54,13 +54,13 @@ for (const c of CASES) {
 test('a PyTorch res2net with AvgPool count_include_pad=False: located and named', { skip }, async () => {
   const weights = path.join(tmp, 'res2net.pth');
   const dump = dumpWith('avgpool-count-pad', ['--random-weights', weights], 'dla60_res2net');
-  const report = await compare({ reference: weights, dump, provider: 'cpu', local: false });
+  const { report } = await compare({ reference: weights, dump, provider: 'cpu', local: false });
   assert.match(report.firstDivergence ?? 'none', /^level2\.tree1\./);
   assert.equal(report.diagnosis[0]?.cause, 'avgpool-count-pad', JSON.stringify(report.diagnosis, null, 1));
 });
 
 test('the same PyTorch model without a mistake matches every layer', { skip }, async () => {
   const dump = dumpWith('none', ['--weights', referencePath('dla46_c.pth')]);
-  const report = await compare({ reference: referencePath('dla46_c.pth'), dump, provider: 'cpu', local: false });
+  const { report } = await compare({ reference: referencePath('dla46_c.pth'), dump, provider: 'cpu', local: false });
   assert.equal(report.firstDivergence, null);
 });

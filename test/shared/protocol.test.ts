@@ -1,36 +1,44 @@
 import * as assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { nonFiniteReplacer, nonFiniteReviver } from '../../src/shared/nonFinite';
-import { MAX_HISTOGRAM_BINS, MessageType, ProtocolError, messageIdOf, parseFromWebview, parseToWebview } from '../../src/shared/protocol';
+import { messageIdOf, parseToPage } from '../../src/shared/channel';
+import { checkpointProtocol } from '../../src/shared/checkpointProtocol';
+import { classificationProtocol } from '../../src/shared/classificationProtocol';
+import { MAX_HISTOGRAM_BINS, comparisonProtocol } from '../../src/shared/comparisonProtocol';
+import { ProtocolError } from '../../src/shared/validate';
 import { comparisonData } from '../webview/comparison/fixture';
 
 /**
- * The protocol's validators: what a real message looks like passes untouched; a malformed one is
- * refused with the message type and the field path named, so a protocol bug reads as one line.
+ * The page protocols' validators: what a real message looks like passes untouched; a malformed one
+ * is refused with the message type and the field path named, so a protocol bug reads as one line.
+ * Each page accepts its own messages only.
  */
+const toComparison = (m: unknown) => parseToPage(comparisonProtocol, m);
+const toClassification = (m: unknown) => parseToPage(classificationProtocol, m);
+const fromComparison = (m: unknown) => comparisonProtocol.parseFromPage(m);
 
 const clone = <T>(x: T): T => structuredClone(x);
 
-describe('protocol: messages to the webview', () => {
+describe('page protocols: messages to a page', () => {
   const data = comparisonData();
 
   test('a real comparison passes, as reply and as push, NaN metrics included', () => {
     const withNaN = clone(data) as unknown as { layers: { diff: { scaledMaxAbs: number } }[] };
     withNaN.layers[5].diff.scaledMaxAbs = NaN;
-    const msg = { type: MessageType.ComparisonData, inReplyTo: 1, data: withNaN };
-    assert.equal(parseToWebview(msg), msg);
-    assert.doesNotThrow(() => parseToWebview({ type: MessageType.ComparisonChanged, data }));
+    const msg = { type: 'comparisonData', inReplyTo: 1, data: withNaN };
+    assert.equal(toComparison(msg), msg);
+    assert.doesNotThrow(() => toComparison({ type: 'comparisonChanged', data }));
   });
 
   test('a wrong field is named by its path', () => {
     const bad = clone(data) as unknown as { layers: { diff: { cosine: unknown } }[] };
     bad.layers[3].diff.cosine = '1';
-    assert.throws(() => parseToWebview({ type: MessageType.ComparisonData, inReplyTo: 1, data: bad }),
+    assert.throws(() => toComparison({ type: 'comparisonData', inReplyTo: 1, data: bad }),
       (e: Error) => e instanceof ProtocolError && /comparisonData\.data\.layers\[3\]\.diff\.cosine: expected a number, got string/.test(e.message));
-    assert.throws(() => parseToWebview({ type: MessageType.ComparisonData, data }), /comparisonData\.inReplyTo: expected a number, got undefined/);
+    assert.throws(() => toComparison({ type: 'comparisonData', data }), /comparisonData\.inReplyTo: expected a number, got undefined/);
     const noTree = clone(data) as unknown as { tree: unknown };
     noTree.tree = null;
-    assert.throws(() => parseToWebview({ type: MessageType.ComparisonChanged, data: noTree }), /comparisonChanged\.data\.tree: expected an object, got null/);
+    assert.throws(() => toComparison({ type: 'comparisonChanged', data: noTree }), /comparisonChanged\.data\.tree: expected an object, got null/);
   });
 
   test('a module tree deeper than 64 levels is refused, not recursed into', () => {
@@ -42,7 +50,7 @@ describe('protocol: messages to the webview', () => {
       n.children.push(c);
       n = c;
     }
-    assert.throws(() => parseToWebview({ type: MessageType.ComparisonChanged, data: { ...data, tree: deep } }), /deeper than 64 levels/);
+    assert.throws(() => toComparison({ type: 'comparisonChanged', data: { ...data, tree: deep } }), /deeper than 64 levels/);
   });
 
   test('layer details are binary: typed arrays, not JSON arrays of numbers', () => {
@@ -50,8 +58,8 @@ describe('protocol: messages to the webview', () => {
       layer: 'level3', channelMaxAbs: new Float32Array(4), channelMeanAbs: new Float32Array(4),
       values: { lo: -1, hi: 1, reference: new Uint32Array(8), candidate: new Uint32Array(8) },
     };
-    assert.doesNotThrow(() => parseToWebview({ type: MessageType.LayerDetail, inReplyTo: 2, detail }));
-    assert.throws(() => parseToWebview({ type: MessageType.LayerDetail, inReplyTo: 2, detail: { ...detail, channelMaxAbs: [0, 1] } }),
+    assert.doesNotThrow(() => toComparison({ type: 'layerDetail', inReplyTo: 2, detail }));
+    assert.throws(() => toComparison({ type: 'layerDetail', inReplyTo: 2, detail: { ...detail, channelMaxAbs: [0, 1] } }),
       /layerDetail\.detail\.channelMaxAbs: expected a Float32Array, got an array/);
   });
 
@@ -61,44 +69,53 @@ describe('protocol: messages to the webview', () => {
       provider: 'cpu', providerDetail: 'cpu', timingsMs: { load: 400, preprocess: 30, inference: 60 },
       top: [{ index: 502, wnid: 'n03047690', label: 'clog', prob: 0.99 }],
     };
-    assert.doesNotThrow(() => parseToWebview({ type: MessageType.ClassificationData, inReplyTo: 1, data }));
-    assert.doesNotThrow(() => parseToWebview({ type: MessageType.ClassificationChanged, data }));
-    assert.doesNotThrow(() => parseToWebview({ type: MessageType.ClassificationChanged, data: { ...data, thumbnail: null } }));
-    assert.throws(() => parseToWebview({ type: MessageType.ClassificationChanged, data: { ...data, thumbnail: { ...data.thumbnail, uri: 'file:///etc/passwd' } } }),
+    assert.doesNotThrow(() => toClassification({ type: 'classificationData', inReplyTo: 1, data }));
+    assert.doesNotThrow(() => toClassification({ type: 'classificationChanged', data }));
+    assert.doesNotThrow(() => toClassification({ type: 'classificationChanged', data: { ...data, thumbnail: null } }));
+    assert.throws(() => toClassification({ type: 'classificationChanged', data: { ...data, thumbnail: { ...data.thumbnail, uri: 'file:///etc/passwd' } } }),
       /classificationChanged\.data\.thumbnail\.uri: expected a data:image\/png URI/);
-    assert.throws(() => parseToWebview({ type: MessageType.ClassificationChanged, data: { ...data, image: 7 } }), /classificationChanged\.data\.image: expected a string, got number/);
-    assert.throws(() => parseToWebview({ type: MessageType.ClassificationData, inReplyTo: 1, data: { ...data, top: [{ ...data.top[0], prob: '99 %' }] } }),
+    assert.throws(() => toClassification({ type: 'classificationChanged', data: { ...data, image: 7 } }), /classificationChanged\.data\.image: expected a string, got number/);
+    assert.throws(() => toClassification({ type: 'classificationData', inReplyTo: 1, data: { ...data, top: [{ ...data.top[0], prob: '99 %' }] } }),
       /classificationData\.data\.top\[0\]\.prob: expected a number, got string/);
-    assert.throws(() => parseToWebview({ type: MessageType.ClassificationData, inReplyTo: 1, data: { ...data, timingsMs: { load: 1 } } }),
+    assert.throws(() => toClassification({ type: 'classificationData', inReplyTo: 1, data: { ...data, timingsMs: { load: 1 } } }),
       /classificationData\.data\.timingsMs\.preprocess: expected a number/);
   });
 
   test('replies, errors and pushes; unknown types and non-objects are refused', () => {
-    assert.doesNotThrow(() => parseToWebview({ type: MessageType.Done, inReplyTo: 3, message: 'Saved' }));
-    assert.doesNotThrow(() => parseToWebview({ type: MessageType.ErrorReply, inReplyTo: 3, message: 'No.' }));
-    assert.doesNotThrow(() => parseToWebview({ type: MessageType.RevealModule, id: 'level3' }));
-    assert.throws(() => parseToWebview({ type: 'explode' }), /Unknown message type 'explode' sent to the webview/);
-    assert.throws(() => parseToWebview('ready'), /to webview: expected an object, got string/);
-    assert.throws(() => parseToWebview([1]), /expected an object, got an array/);
+    assert.doesNotThrow(() => toComparison({ type: 'done', inReplyTo: 3, message: 'Saved' }));
+    assert.doesNotThrow(() => toComparison({ type: 'errorReply', inReplyTo: 3, message: 'No.' }));
+    assert.doesNotThrow(() => toComparison({ type: 'revealModule', id: 'level3' }));
+    assert.throws(() => toComparison({ type: 'explode' }), /Unknown message type 'explode' sent to the comparison page/);
+    assert.throws(() => toComparison('ready'), /to comparison page: expected an object, got string/);
+    assert.throws(() => toComparison([1]), /expected an object, got an array/);
+  });
+
+  test('a page takes only its own messages: another page\'s reply or push is refused', () => {
+    const classification = { type: 'classificationChanged', data: {} };
+    assert.throws(() => toComparison(classification), /Unknown message type 'classificationChanged' sent to the comparison page/);
+    assert.throws(() => toClassification({ type: 'revealModule', id: 'level3' }), /Unknown message type 'revealModule' sent to the classification page/);
+    assert.throws(() => parseToPage(checkpointProtocol, { type: 'comparisonData', inReplyTo: 1, data }), /sent to the checkpoint page/);
+    assert.throws(() => checkpointProtocol.parseFromPage({ type: 'getLayerDetail', messageId: 1, layer: 'x', bins: 4 }), /sent by the checkpoint page/);
+    assert.throws(() => classificationProtocol.parseFromPage({ type: 'exportReport', messageId: 1, format: 'json' }), /sent by the classification page/);
   });
 });
 
-describe('protocol: messages from the webview', () => {
+describe('page protocols: messages from a page', () => {
   test('requests need an integer messageId', () => {
-    assert.doesNotThrow(() => parseFromWebview({ type: MessageType.Ready, messageId: 1 }));
-    assert.throws(() => parseFromWebview({ type: MessageType.Ready, messageId: 1.5 }), /ready\.messageId: expected an integer/);
-    assert.throws(() => parseFromWebview({ type: MessageType.Ready }), /ready\.messageId: expected a number, got undefined/);
+    assert.doesNotThrow(() => fromComparison({ type: 'ready', messageId: 1 }));
+    assert.throws(() => fromComparison({ type: 'ready', messageId: 1.5 }), /ready\.messageId: expected an integer/);
+    assert.throws(() => fromComparison({ type: 'ready' }), /ready\.messageId: expected a number, got undefined/);
   });
 
   test('GetLayerDetail bins are bounded; ExportReport knows json and html; Rendered knows layout and recolour', () => {
-    assert.doesNotThrow(() => parseFromWebview({ type: MessageType.GetLayerDetail, messageId: 1, layer: 'level3', bins: 64 }));
-    assert.throws(() => parseFromWebview({ type: MessageType.GetLayerDetail, messageId: 1, layer: 'level3', bins: 0 }), /bins: expected 1\.\.256, got 0/);
-    assert.throws(() => parseFromWebview({ type: MessageType.GetLayerDetail, messageId: 1, layer: 'level3', bins: MAX_HISTOGRAM_BINS + 1 }), /expected 1\.\.256/);
-    for (const format of ['json', 'html']) assert.doesNotThrow(() => parseFromWebview({ type: MessageType.ExportReport, messageId: 1, format }));
-    assert.throws(() => parseFromWebview({ type: MessageType.ExportReport, messageId: 1, format: 'pdf' }), /expected 'json' or 'html', got 'pdf'/);
-    assert.doesNotThrow(() => parseFromWebview({ type: MessageType.Rendered, what: 'recolour', nodes: 73, ms: 1.5 }));
-    assert.throws(() => parseFromWebview({ type: MessageType.Rendered, what: 'paint', nodes: 73, ms: 1 }), /expected 'layout' or 'recolour'/);
-    assert.throws(() => parseFromWebview({ type: MessageType.ComparisonData, inReplyTo: 1 }), /Unknown message type 'comparisonData' sent by the webview/);
+    assert.doesNotThrow(() => fromComparison({ type: 'getLayerDetail', messageId: 1, layer: 'level3', bins: 64 }));
+    assert.throws(() => fromComparison({ type: 'getLayerDetail', messageId: 1, layer: 'level3', bins: 0 }), /bins: expected 1\.\.256, got 0/);
+    assert.throws(() => fromComparison({ type: 'getLayerDetail', messageId: 1, layer: 'level3', bins: MAX_HISTOGRAM_BINS + 1 }), /expected 1\.\.256/);
+    for (const format of ['json', 'html']) assert.doesNotThrow(() => fromComparison({ type: 'exportReport', messageId: 1, format }));
+    assert.throws(() => fromComparison({ type: 'exportReport', messageId: 1, format: 'pdf' }), /expected 'json' or 'html', got 'pdf'/);
+    assert.doesNotThrow(() => fromComparison({ type: 'rendered', what: 'recolour', nodes: 73, ms: 1.5 }));
+    assert.throws(() => fromComparison({ type: 'rendered', what: 'paint', nodes: 73, ms: 1 }), /expected 'layout' or 'recolour'/);
+    assert.throws(() => fromComparison({ type: 'comparisonData', inReplyTo: 1 }), /Unknown message type 'comparisonData' sent by the comparison page/);
   });
 
   test('messageIdOf lets a malformed request still get its error reply', () => {

@@ -1,127 +1,83 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { tensorStats } from '../../model/compare/metrics';
-import { buildModuleTree } from '../../model/dla/moduleTree';
-import { variantByName } from '../../model/dla/variants';
-import { readCheckpoint } from '../../model/formats/registry';
-import { inspectCheckpoint, type InspectResult } from '../../model/inspect';
-import { toFloat32, type Checkpoint } from '../../model/tensor';
-import { MessageType, assertNever, type CheckpointData, type FromWebviewMessage, type FromWebviewRequest } from '../../shared/protocol';
+import { assertNever, type ReplyBody } from '../../shared/channel';
+import { checkpointProtocol, type CheckpointProtocol, type CheckpointRequest } from '../../shared/checkpointProtocol';
 import { Disposable } from '../disposable';
+import type { EngineHost } from '../engineHost';
 import type { Log } from '../log';
-import { toViewModule } from '../../shared/viewModel';
-import { WebviewChannel, type ReplyBody } from '../webviewChannel';
+import { fileOf } from '../commands/pickFile';
+import { WebviewChannel } from '../webviewChannel';
 import { webviewHtml, webviewOptions } from '../webviewHtml';
 
-/** A checkpoint file opened read-only. Tensors are read only when a hover first asks for stats. */
+/** A checkpoint file opened read-only; what it holds is read by the engine. */
 class CheckpointDocument implements vscode.CustomDocument {
-  private checkpoint: Checkpoint | undefined;
-
-  constructor(readonly uri: vscode.Uri) {}
+  constructor(readonly uri: vscode.Uri, private readonly engine: EngineHost) {}
 
   get file(): string {
-    if (this.uri.scheme !== 'file') {
-      throw new Error(`DLA Lens reads checkpoints from the file system; '${this.uri.toString()}' is not a file on this machine.`);
-    }
-    return this.uri.fsPath;
-  }
-
-  inspect(): InspectResult {
-    return inspectCheckpoint(this.file);
-  }
-
-  tensors(): Checkpoint {
-    this.checkpoint ??= readCheckpoint(this.file);
-    return this.checkpoint;
+    return fileOf(this.uri);
   }
 
   dispose(): void {
-    this.checkpoint = undefined;
+    // The engine keeps the tensors read for hover stats until the document closes.
+    if (this.uri.scheme === 'file') void this.engine.call('releaseCheckpoint', { file: this.uri.fsPath }).catch(() => undefined);
   }
 }
 
 /**
  * The read-only "DLA Checkpoint" editor (priority "option": offered by Open With…, never forced on
  * a .pth): format, detected variant and why, parameter count, the module tree, every tensor's
- * shape with stats computed on hover, and missing/unexpected keys.
+ * shape with stats computed on hover, and missing/unexpected keys. The engine reads the file.
  */
 export class CheckpointEditorProvider implements vscode.CustomReadonlyEditorProvider<CheckpointDocument> {
   static readonly viewType = 'dlaLens.checkpointEditor';
 
-  static register(context: vscode.ExtensionContext, log: Log): vscode.Disposable {
+  static register(context: vscode.ExtensionContext, engine: EngineHost, log: Log): vscode.Disposable {
     return vscode.window.registerCustomEditorProvider(
       CheckpointEditorProvider.viewType,
-      new CheckpointEditorProvider(context.extensionUri, log),
+      new CheckpointEditorProvider(context.extensionUri, engine, log),
       { supportsMultipleEditorsPerDocument: true },
     );
   }
 
-  private constructor(private readonly extensionUri: vscode.Uri, private readonly log: Log) {}
+  private constructor(private readonly extensionUri: vscode.Uri, private readonly engine: EngineHost, private readonly log: Log) {}
 
   openCustomDocument(uri: vscode.Uri): CheckpointDocument {
-    return new CheckpointDocument(uri);
+    return new CheckpointDocument(uri, this.engine);
   }
 
   resolveCustomEditor(document: CheckpointDocument, panel: vscode.WebviewPanel): void {
     panel.webview.options = webviewOptions(this.extensionUri);
     panel.webview.html = webviewHtml(panel.webview, this.extensionUri, 'checkpoint', path.basename(document.uri.path));
-    const editor = new CheckpointEditor(document, panel.webview, this.log);
+    const editor = new CheckpointEditor(document, panel.webview, this.engine, this.log);
     panel.onDidDispose(() => editor.dispose());
   }
 }
 
 class CheckpointEditor extends Disposable {
-  constructor(private readonly document: CheckpointDocument, webview: vscode.Webview, private readonly log: Log) {
+  constructor(private readonly document: CheckpointDocument, webview: vscode.Webview, private readonly engine: EngineHost, private readonly log: Log) {
     super();
-    this._register(new WebviewChannel(webview, this, log));
+    this._register(new WebviewChannel(webview, checkpointProtocol, this, log));
   }
 
-  async request<R extends FromWebviewRequest>(req: R): Promise<ReplyBody<R>> {
-    return (await this.answer(req)) as ReplyBody<R>;
+  async request<R extends CheckpointRequest>(req: R): Promise<ReplyBody<CheckpointProtocol, R['type']>> {
+    return (await this.answer(req)) as ReplyBody<CheckpointProtocol, R['type']>;
   }
 
-  private async answer(req: FromWebviewRequest): Promise<ReplyBody<FromWebviewRequest>> {
+  notify(msg: never): void {
+    assertNever(msg, 'notification');
+  }
+
+  private async answer(req: CheckpointRequest): Promise<ReplyBody<CheckpointProtocol, CheckpointRequest['type']>> {
     switch (req.type) {
-      case MessageType.Ready: {
-        const data = await this.log.time(`Inspect ${this.document.uri.fsPath}`, () => this.describe());
-        return { type: MessageType.CheckpointData, data };
+      case 'ready': {
+        const file = this.document.file;
+        const data = await this.log.time(`Inspect ${file}`, () => this.engine.call('inspectCheckpoint', { file }));
+        return { type: 'checkpointData', data };
       }
-      case MessageType.GetTensorStats: {
-        const t = this.document.tensors().tensors.get(req.name);
-        if (!t) throw new Error(`'${req.name}' is not a tensor of ${path.basename(this.document.file)}.`);
-        return { type: MessageType.TensorStatsReply, name: req.name, stats: tensorStats(toFloat32(t), t.shape) };
-      }
-      case MessageType.GetLayerDetail:
-      case MessageType.ExportReport:
-        throw new Error(`The checkpoint editor has no comparison; '${req.type}' applies to the comparison view.`);
+      case 'getTensorStats':
+        return { type: 'tensorStats', name: req.name, stats: await this.engine.call('tensorStats', { file: this.document.file, name: req.name }) };
       default:
         return assertNever(req, 'request');
     }
-  }
-
-  notify(_msg: Exclude<FromWebviewMessage, FromWebviewRequest>): void {
-    // Render timings of this page are not interesting enough to log.
-  }
-
-  private describe(): CheckpointData {
-    const start = performance.now();
-    const r = this.document.inspect();
-    const variant = r.variant ? variantByName(r.variant) : undefined;
-    return {
-      file: r.file,
-      format: r.format,
-      variant: r.variant,
-      variantReason: r.variantReason,
-      parameters: r.parameters,
-      tensors: r.tensors,
-      tree: variant ? toViewModule(buildModuleTree(variant)) : null,
-      missing: r.missing,
-      unexpected: r.unexpected,
-      mismatched: r.mismatched,
-      knownUnused: r.knownUnused,
-      renamed: r.renamed,
-      metadata: r.metadata,
-      readMs: performance.now() - start,
-    };
   }
 }

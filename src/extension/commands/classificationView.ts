@@ -1,12 +1,12 @@
-import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { thumbnail, type Thumbnail } from '../../model/run/thumbnail';
-import { MessageType, assertNever, type ClassificationData, type FromWebviewMessage, type FromWebviewRequest } from '../../shared/protocol';
-import type { Classification } from '../classifier';
+import { assertNever, type ReplyBody } from '../../shared/channel';
+import {
+  checkClassification, classificationProtocol, type ClassificationData, type ClassificationProtocol, type ClassificationRequest,
+} from '../../shared/classificationProtocol';
 import { Disposable } from '../disposable';
 import type { Log } from '../log';
-import { WebviewChannel, type ReplyBody } from '../webviewChannel';
+import { WebviewChannel } from '../webviewChannel';
 import { webviewHtml, webviewOptions } from '../webviewHtml';
 
 /**
@@ -17,7 +17,8 @@ import { webviewHtml, webviewOptions } from '../webviewHtml';
  * one of two webviews that load at the same moment blank (they share one service worker scope).
  * Run from the image preview's title bar, the result opens beside the preview.
  * One panel per image: classifying the same image again (another checkpoint, preset or provider)
- * replaces its content rather than opening a second tab.
+ * replaces its content rather than opening a second tab. The page keeps its result in its state,
+ * so a reloaded window shows it again (the serializer checks that state before using it).
  */
 export class ClassificationViews extends Disposable {
   static readonly viewType = 'dlaLens.classification';
@@ -28,51 +29,60 @@ export class ClassificationViews extends Disposable {
   constructor(private readonly extensionUri: vscode.Uri, private readonly log: Log) {
     super();
     this._register({ dispose: () => { for (const p of [...this.panels.values()]) p.dispose(); } });
+    this._register(vscode.window.registerWebviewPanelSerializer(ClassificationViews.viewType, {
+      deserializeWebviewPanel: async (panel: vscode.WebviewPanel, state: unknown) => {
+        try {
+          const data = checkClassification((state as { classification?: unknown } | undefined)?.classification, 'the restored classification');
+          this.adopt(panel, data);
+        } catch (err) {
+          log.error('Could not restore a classification result', err);
+          panel.dispose();
+        }
+      },
+    }));
   }
 
-  async show(c: Classification): Promise<ClassificationPanel> {
-    let thumb: Thumbnail | null = null;
-    try {
-      thumb = await thumbnail(fs.readFileSync(c.image));
-    } catch (err) {
-      this.log.error(`No thumbnail of ${c.image}; the result is shown without the image`, err);
-    }
-    const data = toClassificationData(c, thumb);
-    const existing = this.panels.get(c.image);
+  show(data: ClassificationData): ClassificationPanel {
+    const existing = this.panels.get(data.image);
     if (existing) {
       existing.update(data);
       return existing;
     }
     // Beside the image when it is what the user is looking at; in the active group otherwise.
     const tab = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
-    const onImage = tab instanceof vscode.TabInputCustom && tab.uri.scheme === 'file' && tab.uri.fsPath === c.image;
+    const onImage = tab instanceof vscode.TabInputCustom && tab.uri.scheme === 'file' && tab.uri.fsPath === data.image;
     const panel = vscode.window.createWebviewPanel(
-      ClassificationViews.viewType, titleOf(c.image),
+      ClassificationViews.viewType, titleOf(data.image),
       { viewColumn: onImage ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active, preserveFocus: false },
       webviewOptions(this.extensionUri),
     );
+    return this.adopt(panel, data);
+  }
+
+  private adopt(panel: vscode.WebviewPanel, data: ClassificationData): ClassificationPanel {
     const p = new ClassificationPanel(panel, this.extensionUri, this.log, data, (served) => (this.lastServed = served));
-    this.panels.set(c.image, p);
-    p.onDispose(() => this.panels.delete(c.image));
+    this.panels.set(data.image, p);
+    p.onDispose(() => this.panels.delete(data.image));
     return p;
   }
 }
 
 export class ClassificationPanel extends Disposable {
-  private readonly channel: WebviewChannel;
+  private readonly channel: WebviewChannel<ClassificationProtocol>;
   private readonly disposeListeners: (() => void)[] = [];
 
   constructor(
     private readonly panel: vscode.WebviewPanel,
-    private readonly extensionUri: vscode.Uri,
+    extensionUri: vscode.Uri,
     log: Log,
     private data: ClassificationData,
     private readonly served: (d: ClassificationData) => void,
   ) {
     super();
     panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'dla.svg');
-    this.channel = this._register(new WebviewChannel(panel.webview, this, log));
-    this.render();
+    panel.webview.options = webviewOptions(extensionUri);
+    this.channel = this._register(new WebviewChannel(panel.webview, classificationProtocol, this, log));
+    panel.webview.html = webviewHtml(panel.webview, extensionUri, 'classification', panel.title);
     this._register(panel.onDidDispose(() => this.dispose()));
   }
 
@@ -91,7 +101,7 @@ export class ClassificationPanel extends Disposable {
   update(data: ClassificationData): void {
     this.data = data;
     this.panel.reveal(this.panel.viewColumn, false);
-    void this.channel.post({ type: MessageType.ClassificationChanged, data }).then((delivered) => {
+    void this.channel.post({ type: 'classificationChanged', data }).then((delivered) => {
       if (delivered && this.data === data) this.served(data);
     });
   }
@@ -106,42 +116,21 @@ export class ClassificationPanel extends Disposable {
     this.panel.dispose();
   }
 
-  async request<R extends FromWebviewRequest>(req: R): Promise<ReplyBody<R>> {
-    return (await this.answer(req)) as ReplyBody<R>;
-  }
-
-  notify(_msg: Exclude<FromWebviewMessage, FromWebviewRequest>): void {
-    // The result page reports no render timings worth logging.
-  }
-
-  private render(): void {
-    this.panel.webview.html = webviewHtml(this.panel.webview, this.extensionUri, 'classification', this.panel.title);
-  }
-
-  private async answer(req: FromWebviewRequest): Promise<ReplyBody<FromWebviewRequest>> {
+  async request<R extends ClassificationRequest>(req: R): Promise<ReplyBody<ClassificationProtocol, R['type']>> {
     switch (req.type) {
-      case MessageType.Ready:
+      case 'ready':
         this.served(this.data);
-        return { type: MessageType.ClassificationData, data: this.data };
-      case MessageType.GetLayerDetail:
-      case MessageType.GetTensorStats:
-      case MessageType.ExportReport:
-        throw new Error(`The classification result has no comparison or checkpoint; '${req.type}' does not apply to it.`);
+        return { type: 'classificationData', data: this.data } as ReplyBody<ClassificationProtocol, R['type']>;
       default:
-        return assertNever(req, 'request');
+        return assertNever(req.type, 'request');
     }
+  }
+
+  notify(msg: never): void {
+    assertNever(msg, 'notification');
   }
 }
 
 export function titleOf(image: string): string {
   return `${path.basename(image)} — top-5`;
-}
-
-export function toClassificationData(c: Classification, thumb: Thumbnail | null): ClassificationData {
-  return {
-    image: c.image, thumbnail: thumb, checkpoint: c.checkpoint, variant: c.variant, preset: c.preset, presetDescription: c.presetDescription,
-    provider: c.provider, providerDetail: c.providerDetail,
-    top: c.top.map((p) => ({ index: p.index, wnid: p.wnid, label: p.label, prob: p.prob })),
-    timingsMs: { ...c.timingsMs },
-  };
 }

@@ -1,14 +1,15 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { Classifier, Classification } from '../classifier';
+import type { ClassificationData } from '../../shared/classificationProtocol';
 import * as config from '../config';
+import type { EngineHost } from '../engineHost';
 import type { Log } from '../log';
 import type { ProviderStatus } from '../statusBar';
 import type { ClassificationViews } from './classificationView';
 import { CHECKPOINT_EXTENSIONS, IMAGE_EXTENSIONS, fileOf, pickFile } from './pickFile';
 
 export interface ClassifyDeps {
-  readonly classifier: Classifier;
+  readonly engine: EngineHost;
   readonly log: Log;
   readonly status: ProviderStatus;
   readonly views: ClassificationViews;
@@ -20,7 +21,7 @@ export interface ClassifyDeps {
  * beside it; run from the image preview, it opens beside the preview. Asks for the checkpoint
  * once and remembers it in dlaLens.checkpoint; DLA: Choose Classification Checkpoint changes it.
  */
-export async function classifyImage(deps: ClassifyDeps, arg?: unknown): Promise<Classification | undefined> {
+export async function classifyImage(deps: ClassifyDeps, arg?: unknown): Promise<ClassificationData | undefined> {
   const image = await imageFrom(arg);
   if (!image) return undefined;
   let checkpoint = config.classifyCheckpoint();
@@ -33,12 +34,12 @@ export async function classifyImage(deps: ClassifyDeps, arg?: unknown): Promise<
   const c = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `DLA: classifying ${path.basename(image)}…` },
     () => deps.log.time(`Classify ${image} with ${checkpoint} (${preset}, provider ${provider})`,
-      () => deps.classifier.classify(image, checkpoint, preset, provider)),
+      () => deps.engine.call('classify', { image, checkpoint, preset, provider })),
   );
   deps.log.info(`Classified ${path.basename(image)}: ${c.top.map((p) => `${p.label} ${(p.prob * 100).toFixed(1)}%`).join(', ')}; ` +
     `provider ${c.providerDetail}; load ${c.timingsMs.load.toFixed(0)} ms, preprocess ${c.timingsMs.preprocess.toFixed(0)} ms, inference ${c.timingsMs.inference.toFixed(0)} ms`);
   deps.status.ran(c.provider, c.providerDetail);
-  await deps.views.show(c);
+  deps.views.show(c);
   return c;
 }
 

@@ -1,22 +1,15 @@
 import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { CancelledError, compare, type CompareRequest } from '../../model/compare/compare';
-import { toTimmNames } from '../../model/dla/keymap';
-import { readCheckpoint } from '../../model/formats/registry';
-import { inputFromArrays, loadInput, seededInput, type ModelInput } from '../../model/run/inputSource';
-import { loadModel } from '../../model/run/loadModel';
-import { DumpActivations, RerunActivations, type ActivationSource } from '../comparison/activations';
-import { ComparisonPanel } from '../comparison/comparisonPanel';
+import { ComparisonPanel, type PanelDeps } from '../comparison/comparisonPanel';
 import * as config from '../config';
-import type { Log } from '../log';
 import type { ProviderStatus } from '../statusBar';
-import { CHECKPOINT_EXTENSIONS, DUMP_EXTENSIONS, IMAGE_EXTENSIONS, fileOf, pickFile } from './pickFile';
+import {
+  CANDIDATE_FIRST, CHECKPOINT_EXTENSIONS, DUMP_EXTENSIONS, IMAGE_EXTENSIONS, REFERENCE_FIRST, fileOf, pickFile,
+} from './pickFile';
 
-export interface CompareDeps {
-  readonly extensionUri: vscode.Uri;
+export interface CompareDeps extends PanelDeps {
   readonly storageUri: vscode.Uri;
-  readonly log: Log;
   readonly status: ProviderStatus;
 }
 
@@ -35,8 +28,8 @@ const NONE = '';
 
 /**
  * DLA: Compare Checkpoints (palette) and Compare with… (explorer, editor title: the clicked file is
- * the reference). Quick picks for reference, candidate, optional dump and input; then the compare
- * engine under a cancellable progress notification; then the comparison view.
+ * the reference). Quick picks for reference, candidate, optional dump and input; then the engine's
+ * compare under a cancellable progress notification; then the comparison view.
  */
 export async function compareCheckpoints(deps: CompareDeps, arg?: unknown): Promise<ComparisonPanel | undefined> {
   const args = isCompareArgs(arg) ? arg : await pickArgs(arg instanceof vscode.Uri ? fileOf(arg) : undefined);
@@ -52,12 +45,12 @@ async function pickArgs(reference?: string): Promise<CompareArgs | undefined> {
   const asPath = (p: vscode.Uri | string | undefined) => (p instanceof vscode.Uri ? fileOf(p) : p);
   reference ??= asPath(await pickFile({
     title: 'DLA: Compare Checkpoints (1/4): reference', placeHolder: 'The reference checkpoint (usually timm / PyTorch)',
-    extensions: CHECKPOINT_EXTENSIONS, filterName: 'Checkpoints',
+    extensions: CHECKPOINT_EXTENSIONS, prefer: REFERENCE_FIRST, filterName: 'Checkpoints',
   }));
   if (!reference) return undefined;
   const candidate = asPath(await pickFile({
     title: 'DLA: Compare Checkpoints (2/4): candidate', placeHolder: `The port to check against ${path.basename(reference)}`,
-    extensions: CHECKPOINT_EXTENSIONS, filterName: 'Checkpoints',
+    extensions: CHECKPOINT_EXTENSIONS, prefer: CANDIDATE_FIRST, filterName: 'Checkpoints',
     extraItems: [{ label: '$(circle-slash) No candidate checkpoint', description: 'compare an activation dump only', value: NONE }],
   }));
   if (candidate === undefined) return undefined;
@@ -89,54 +82,17 @@ async function pickArgs(reference?: string): Promise<CompareArgs | undefined> {
 
 async function runComparison(deps: CompareDeps, args: CompareArgs): Promise<ComparisonPanel | undefined> {
   const provider = config.executionProvider();
-  const preset = config.preprocessing();
-  const req: Omit<CompareRequest, 'onProgress' | 'isCancelled'> = {
-    reference: args.reference, candidate: args.candidate, dump: args.dump, input: args.input, seed: args.seed ?? SEED,
-    preset, provider, tolerance: { mode: 'scaled-max', tol: config.tolerance() },
-  };
   const title = `DLA: ${path.basename(args.reference)} ↔ ${path.basename(args.candidate ?? args.dump ?? '?')}`;
-  const report = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: 'DLA: comparing', cancellable: true },
-    (progress, token) => deps.log.time(`Compare ${args.reference} with ${args.candidate ?? ''} ${args.dump ?? ''} (provider ${provider})`, async () => {
-      try {
-        return await compare({ ...req, onProgress: (m) => { progress.report({ message: m }); deps.log.info(m); }, isCancelled: () => token.isCancellationRequested });
-      } catch (err) {
-        if (err instanceof CancelledError) return undefined;
-        throw err;
-      }
-    }),
-  );
-  if (!report) {
-    deps.log.info('Comparison cancelled.');
-    return undefined;
-  }
-  for (const [k, ms] of Object.entries(report.timingsMs)) deps.log.info(`  ${k}: ${ms.toFixed(0)} ms`);
-  deps.status.ran(report.provider.split(/\s/)[0], report.provider);
-
-  // The engine returns summaries; the detail pane's tensors are recomputed on first request.
-  const input = await resolveInput(args, preset);
-  const reference: ActivationSource = new RerunActivations(() => loadModel(args.reference), input.tensor, provider);
-  const candidate: ActivationSource | undefined = args.dump
-    ? new DumpActivations(args.dump)
-    : args.candidate
-      ? new RerunActivations(() => {
-        const ref = loadModel(args.reference);
-        const cand = readCheckpoint(args.candidate!);
-        return { ...ref, checkpoint: cand, weights: toTimmNames(cand.tensors).tensors };
-      }, input.tensor, provider)
-      : undefined;
+  deps.log.info(`Compare ${args.reference} with ${args.candidate ?? ''} ${args.dump ?? ''} (provider ${provider})`);
+  const result = await deps.engine.withProgress('DLA: comparing', 'compare', {
+    reference: args.reference, candidate: args.candidate, dump: args.dump, input: args.input, seed: args.seed ?? SEED,
+    preset: config.preprocessing(), provider, tolerance: { mode: 'scaled-max', tol: config.tolerance() },
+  });
+  if (!result) return undefined;
+  for (const [k, ms] of Object.entries(result.report.timingsMs)) deps.log.info(`  ${k}: ${ms.toFixed(0)} ms`);
+  deps.status.ran(result.report.provider.split(/\s/)[0], result.report.provider);
   const reportFile = vscode.Uri.joinPath(deps.storageUri, 'reports', `${Date.now()}-${process.pid}.json`).fsPath;
-  return ComparisonPanel.show(deps.extensionUri, deps.log, { report, title, reference, candidate, reportFile });
-}
-
-/** The same input the engine used (same rules: image, else the dump's input, else the seed). */
-async function resolveInput(args: CompareArgs, preset: string): Promise<ModelInput> {
-  if (args.input) return loadInput(args.input, preset);
-  if (args.dump) {
-    const t = readCheckpoint(args.dump).tensors;
-    if (t.has('input')) return inputFromArrays(args.dump, t);
-  }
-  return seededInput(args.seed ?? SEED);
+  return ComparisonPanel.show(deps, { result, title, reportFile });
 }
 
 export function defaultStorage(context: vscode.ExtensionContext): vscode.Uri {

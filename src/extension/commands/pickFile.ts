@@ -5,23 +5,30 @@ export const CHECKPOINT_EXTENSIONS = ['pth', 'pt', 'bin', 'safetensors', 'pdpara
 export const DUMP_EXTENSIONS = ['npz', 'npy'] as const;
 export const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'webp'] as const;
 export const EDITOR_EXTENSIONS = ['pth', 'safetensors', 'pdparams', 'onnx', 'npz'] as const;
+/** What a reference usually is (the PyTorch/timm original) and what a candidate usually is (the port). */
+export const REFERENCE_FIRST = ['pth', 'pt', 'bin', 'safetensors'] as const;
+export const CANDIDATE_FIRST = ['pdparams', 'onnx'] as const;
 
 const BROWSE = '$(folder-opened) Browse…';
 
 /**
- * A quick pick of the workspace's files with the given extensions (nearest folders first), then
- * "Browse…" for anything elsewhere. Resolves undefined when the user cancels.
+ * A quick pick of the workspace's files with the given extensions (those in `prefer` first, in its
+ * order; then nearest folders first), then "Browse…" for anything elsewhere. Resolves undefined
+ * when the user cancels.
  */
 export async function pickFile(opts: {
   readonly title: string;
   readonly placeHolder: string;
   readonly extensions: readonly string[];
   readonly filterName: string;
+  /** Extensions to list first (a reference is usually a .pth, a candidate a .pdparams). */
+  readonly prefer?: readonly string[];
   readonly extraItems?: readonly (vscode.QuickPickItem & { readonly value: string })[];
 }): Promise<vscode.Uri | string | undefined> {
   const glob = `**/*.{${opts.extensions.join(',')}}`;
   const found = await vscode.workspace.findFiles(glob, '**/node_modules/**', 500);
-  found.sort((a, b) => a.path.split('/').length - b.path.split('/').length || a.path.localeCompare(b.path));
+  found.sort((a, b) => preference(a, opts.prefer) - preference(b, opts.prefer) ||
+    a.path.split('/').length - b.path.split('/').length || a.path.localeCompare(b.path));
   type Item = vscode.QuickPickItem & { uri?: vscode.Uri; value?: string };
   const items: Item[] = [
     ...(opts.extraItems ?? []).map((i) => ({ ...i })),
@@ -42,6 +49,11 @@ export async function pickFile(opts: {
     filters: { [opts.filterName]: [...opts.extensions] },
   });
   return chosen?.[0];
+}
+
+function preference(uri: vscode.Uri, prefer: readonly string[] = []): number {
+  const i = prefer.indexOf(path.extname(uri.path).slice(1).toLowerCase());
+  return i < 0 ? prefer.length : i;
 }
 
 /** A URI of the local file system, or a sentence saying why not. */

@@ -1,13 +1,12 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { reopenSide } from '../comparison/activations';
-import { ComparisonPanel, exportReport } from '../comparison/comparisonPanel';
-import { readReport } from '../comparison/reportFile';
-import type { Log } from '../log';
+import { ComparisonPanel, exportReport, type PanelDeps } from '../comparison/comparisonPanel';
+import * as config from '../config';
+import type { EngineHost } from '../engineHost';
 import { fileOf, pickFile } from './pickFile';
 
 /** DLA: Export Report: the comparison shown last, as JSON or as a self-contained HTML page. */
-export async function exportActiveReport(arg?: unknown): Promise<string | undefined> {
+export async function exportActiveReport(engine: EngineHost, arg?: unknown): Promise<string | undefined> {
   const panel = ComparisonPanel.active;
   if (!panel) {
     throw new Error('There is no comparison to export: run DLA: Compare Checkpoints (or DLA: Open Report) first.');
@@ -20,13 +19,13 @@ export async function exportActiveReport(arg?: unknown): Promise<string | undefi
         { label: 'HTML', description: 'a self-contained page: the tree, the worst layers, the diagnosis', value: 'html' as const }],
       { title: 'DLA: Export Report', placeHolder: 'Format' }))?.value;
   if (!format) return undefined;
-  const saved = await exportReport(panel.report, format, target);
+  const saved = await exportReport(engine, panel.report, format, target);
   if (saved && !target) void vscode.window.showInformationMessage(`DLA: report saved to ${saved}.`);
   return saved;
 }
 
 /** DLA: Open Report: a report JSON written by Export Report, shown in the comparison view. */
-export async function openReport(extensionUri: vscode.Uri, log: Log, arg?: unknown): Promise<ComparisonPanel | undefined> {
+export async function openReport(deps: PanelDeps, arg?: unknown): Promise<ComparisonPanel | undefined> {
   let file: string | undefined;
   if (arg instanceof vscode.Uri) file = fileOf(arg);
   else {
@@ -34,12 +33,8 @@ export async function openReport(extensionUri: vscode.Uri, log: Log, arg?: unkno
     file = picked instanceof vscode.Uri ? fileOf(picked) : picked;
   }
   if (!file) return undefined;
-  const report = await log.time(`Read report ${file}`, () => readReport(file));
-  return ComparisonPanel.show(extensionUri, log, {
-    report,
-    title: `DLA: ${path.basename(file)}`,
-    reportFile: file,
-    reference: reopenSide(report.reference),
-    candidate: reopenSide(report.candidate),
-  });
+  const report = file;
+  const result = await deps.log.time(`Open report ${file}`, () => deps.engine.call('openReport', { file: report, provider: config.executionProvider() }));
+  if (result.detailUnavailable) deps.log.info(`${file}: ${result.detailUnavailable}`);
+  return ComparisonPanel.show(deps, { result, title: `DLA: ${path.basename(file)}`, reportFile: file });
 }

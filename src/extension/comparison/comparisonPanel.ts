@@ -1,26 +1,29 @@
 import * as fs from 'fs';
-import * as path from 'path';
 import * as vscode from 'vscode';
-import { htmlReport } from '../../model/compare/htmlReport';
-import type { CompareReport } from '../../model/compare/types';
-import { MessageType, assertNever, type FromWebviewMessage, type FromWebviewRequest } from '../../shared/protocol';
+import type { ComparisonResult, CompareReport } from '../../engine/protocol';
+import { assertNever, type ReplyBody } from '../../shared/channel';
+import {
+  comparisonProtocol, type ComparisonData, type ComparisonProtocol, type ComparisonRequest, type RenderedNotification,
+} from '../../shared/comparisonProtocol';
+import * as config from '../config';
 import { Disposable } from '../disposable';
+import type { EngineHost } from '../engineHost';
 import type { Log } from '../log';
-import { toComparisonData } from '../../shared/viewModel';
-import { WebviewChannel, type ReplyBody } from '../webviewChannel';
+import { WebviewChannel } from '../webviewChannel';
 import { webviewHtml, webviewOptions } from '../webviewHtml';
-import { reopenSide, type ActivationSource } from './activations';
-import { layerDetail } from './layerDetail';
-import { readReport, writeReport } from './reportFile';
 
-/** A comparison to show: the report, and the activations behind it while they are available. */
+/** A comparison to show: what the engine returned, and where its report is kept for a reload. */
 export interface Comparison {
-  readonly report: CompareReport;
+  readonly result: ComparisonResult;
   readonly title: string;
-  readonly reference?: ActivationSource;
-  readonly candidate?: ActivationSource;
   /** Where the report is (or will be) kept so that a reloaded window can reopen it. */
   readonly reportFile: string;
+}
+
+export interface PanelDeps {
+  readonly extensionUri: vscode.Uri;
+  readonly log: Log;
+  readonly engine: EngineHost;
 }
 
 interface PanelState {
@@ -35,9 +38,11 @@ export interface RenderTiming {
 }
 
 /**
- * The comparison view: a webview panel per comparison, restored after a window reload by the panel
- * serializer from the report file named in the webview's state (no retainContextWhenHidden: the
- * webview keeps its own UI state with setState).
+ * The comparison view: a webview panel per comparison. It shows the engine's result as it is (the
+ * report's verdicts, the view the engine made of it) and asks the engine for a record's details by
+ * the comparison's handle. Restored after a window reload by the panel serializer: the engine
+ * reopens the report file named in the webview's state (no retainContextWhenHidden: the webview
+ * keeps its own UI state with setState).
  */
 export class ComparisonPanel extends Disposable {
   static readonly viewType = 'dlaLens.comparison';
@@ -45,19 +50,16 @@ export class ComparisonPanel extends Disposable {
   private static lastActive: ComparisonPanel | undefined;
   static readonly renders: RenderTiming[] = [];
 
-  static register(context: vscode.ExtensionContext, log: Log): vscode.Disposable {
+  static register(deps: PanelDeps): vscode.Disposable {
     return vscode.window.registerWebviewPanelSerializer(ComparisonPanel.viewType, {
       async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown) {
         const key = (state as PanelState | undefined)?.restoreKey;
         try {
           if (!key || !fs.existsSync(key)) throw new Error('its report file is gone');
-          const report = readReport(key);
-          ComparisonPanel.adopt(panel, context.extensionUri, log, {
-            report, title: panel.title, reportFile: key,
-            reference: reopenSide(report.reference), candidate: reopenSide(report.candidate),
-          });
+          const result = await deps.engine.call('openReport', { file: key, provider: config.executionProvider() });
+          ComparisonPanel.adopt(panel, deps, { result, title: panel.title, reportFile: key });
         } catch (err) {
-          log.error(`Could not restore a comparison view (${key ?? 'no state'})`, err);
+          deps.log.error(`Could not restore a comparison view (${key ?? 'no state'})`, err);
           panel.dispose();
         }
       },
@@ -69,35 +71,34 @@ export class ComparisonPanel extends Disposable {
     return ComparisonPanel.lastActive && ComparisonPanel.panels.has(ComparisonPanel.lastActive) ? ComparisonPanel.lastActive : undefined;
   }
 
-  static show(extensionUri: vscode.Uri, log: Log, comparison: Comparison): ComparisonPanel {
+  static async show(deps: PanelDeps, comparison: Comparison): Promise<ComparisonPanel> {
     if (!fs.existsSync(comparison.reportFile)) {
-      fs.mkdirSync(path.dirname(comparison.reportFile), { recursive: true });
-      writeReport(comparison.reportFile, comparison.report);
+      await deps.engine.call('writeReport', { report: comparison.result.report, format: 'json', file: comparison.reportFile });
     }
-    const panel = vscode.window.createWebviewPanel(ComparisonPanel.viewType, comparison.title, vscode.ViewColumn.Active, webviewOptions(extensionUri));
-    return ComparisonPanel.adopt(panel, extensionUri, log, comparison);
+    const panel = vscode.window.createWebviewPanel(ComparisonPanel.viewType, comparison.title, vscode.ViewColumn.Active, webviewOptions(deps.extensionUri));
+    return ComparisonPanel.adopt(panel, deps, comparison);
   }
 
-  private static adopt(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, log: Log, comparison: Comparison): ComparisonPanel {
-    const p = new ComparisonPanel(panel, extensionUri, log, comparison);
+  private static adopt(panel: vscode.WebviewPanel, deps: PanelDeps, comparison: Comparison): ComparisonPanel {
+    const p = new ComparisonPanel(panel, deps, comparison);
     ComparisonPanel.panels.add(p);
     ComparisonPanel.lastActive = p;
     return p;
   }
 
-  private readonly channel: WebviewChannel;
+  private readonly channel: WebviewChannel<ComparisonProtocol>;
+  private result: ComparisonResult;
+  /** The engine process the handle belongs to: a restarted engine knows no old handle. */
+  private generation: number;
 
-  private constructor(
-    private readonly panel: vscode.WebviewPanel,
-    extensionUri: vscode.Uri,
-    private readonly log: Log,
-    private readonly comparison: Comparison,
-  ) {
+  private constructor(private readonly panel: vscode.WebviewPanel, private readonly deps: PanelDeps, private readonly comparison: Comparison) {
     super();
-    panel.webview.options = webviewOptions(extensionUri);
-    panel.webview.html = webviewHtml(panel.webview, extensionUri, 'comparison', comparison.title);
-    panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'dla.svg');
-    this.channel = this._register(new WebviewChannel(panel.webview, this, log));
+    this.result = comparison.result;
+    this.generation = deps.engine.client.generation;
+    panel.webview.options = webviewOptions(deps.extensionUri);
+    panel.webview.html = webviewHtml(panel.webview, deps.extensionUri, 'comparison', comparison.title);
+    panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'dla.svg');
+    this.channel = this._register(new WebviewChannel(panel.webview, comparisonProtocol, this, deps.log));
     this._register(panel.onDidChangeViewState((e) => {
       if (e.webviewPanel.active) ComparisonPanel.lastActive = this;
     }));
@@ -105,11 +106,20 @@ export class ComparisonPanel extends Disposable {
   }
 
   get report(): CompareReport {
-    return this.comparison.report;
+    return this.result.report;
+  }
+
+  /** Messages from the page that were rejected as malformed (tests read it). */
+  get rejectedMessages(): number {
+    return this.channel.rejected;
   }
 
   override dispose(): void {
     ComparisonPanel.panels.delete(this);
+    const handle = this.result.handle;
+    if (handle !== undefined && this.generation === this.deps.engine.client.generation) {
+      void this.deps.engine.call('releaseComparison', { handle }).catch(() => undefined);
+    }
     super.dispose();
     this.panel.dispose();
   }
@@ -117,66 +127,63 @@ export class ComparisonPanel extends Disposable {
   /** Selects and reveals a module in the tree. */
   reveal(id: string): void {
     this.panel.reveal();
-    void this.channel.post({ type: MessageType.RevealModule, id });
+    void this.channel.post({ type: 'revealModule', id });
   }
 
-  async request<R extends FromWebviewRequest>(req: R): Promise<ReplyBody<R>> {
-    return (await this.answer(req)) as ReplyBody<R>;
-  }
-
-  notify(msg: Exclude<FromWebviewMessage, FromWebviewRequest>): void {
+  notify(msg: RenderedNotification): void {
     switch (msg.type) {
-      case MessageType.Rendered:
+      case 'rendered':
         ComparisonPanel.renders.push({ what: msg.what, nodes: msg.nodes, ms: msg.ms });
-        this.log.info(`Comparison view ${msg.what} of ${msg.nodes} nodes: ${msg.ms.toFixed(1)} ms`);
+        this.deps.log.info(`Comparison view ${msg.what} of ${msg.nodes} nodes: ${msg.ms.toFixed(1)} ms`);
         break;
       default:
         assertNever(msg.type, 'notification');
     }
   }
 
-  private data() {
-    const c = this.comparison;
-    return toComparisonData(c.report, c.title, Boolean(c.reference && c.candidate), c.reportFile);
+  async request<R extends ComparisonRequest>(req: R): Promise<ReplyBody<ComparisonProtocol, R['type']>> {
+    return (await this.answer(req)) as ReplyBody<ComparisonProtocol, R['type']>;
   }
 
-  private async answer(req: FromWebviewRequest): Promise<ReplyBody<FromWebviewRequest>> {
+  private data(): ComparisonData {
+    return {
+      ...this.result.view, title: this.comparison.title, detailAvailable: this.result.handle !== undefined, restoreKey: this.comparison.reportFile,
+    };
+  }
+
+  private async answer(req: ComparisonRequest): Promise<ReplyBody<ComparisonProtocol, ComparisonRequest['type']>> {
     switch (req.type) {
-      case MessageType.Ready:
-        return { type: MessageType.ComparisonData, data: this.data() };
-      case MessageType.GetLayerDetail: {
-        const { reference, candidate, report } = this.comparison;
-        if (!reference || !candidate) {
-          throw new Error('The activations behind this comparison are no longer in memory and neither side is a dump file; run DLA: Compare Checkpoints again to see per-channel errors.');
-        }
-        const [a, b] = await Promise.all([reference.get(req.layer), candidate.get(req.layer)]);
-        if (!a || !b) {
-          const where = !a ? `the reference (${report.reference.file})` : `the candidate (${report.candidate.file})`;
-          throw new Error(`'${req.layer}' is not recorded in ${where}.`);
-        }
-        const start = performance.now();
-        const detail = layerDetail(req.layer, a, b, req.bins);
-        this.log.info(`Detail of ${req.layer}: ${(performance.now() - start).toFixed(1)} ms`);
-        return { type: MessageType.LayerDetail, detail };
+      case 'ready':
+        return { type: 'comparisonData', data: this.data() };
+      case 'getLayerDetail':
+        return { type: 'layerDetail', detail: await this.layerDetail(req.layer, req.bins) };
+      case 'exportReport': {
+        const saved = await exportReport(this.deps.engine, this.report, req.format);
+        return { type: 'done', message: saved ? `Saved ${saved}` : 'Export cancelled.' };
       }
-      case MessageType.ExportReport: {
-        const saved = await exportReport(this.comparison.report, req.format);
-        return { type: MessageType.Done, message: saved ? `Saved ${saved}` : 'Export cancelled.' };
-      }
-      case MessageType.GetTensorStats:
-        throw new Error('Tensor stats by name belong to the checkpoint editor; the comparison view asks for layer details.');
       default:
         return assertNever(req, 'request');
     }
   }
+
+  private async layerDetail(layer: string, bins: number) {
+    if (this.generation !== this.deps.engine.client.generation) {
+      // The engine restarted since: it reopens the comparison from the report file for a new handle.
+      this.result = await this.deps.engine.call('openReport', { file: this.comparison.reportFile, provider: config.executionProvider() });
+      this.generation = this.deps.engine.client.generation;
+    }
+    const handle = this.result.handle;
+    if (handle === undefined) throw new Error(this.result.detailUnavailable ?? 'This comparison has no records to show.');
+    return this.deps.engine.call('layerDetail', { handle, layer, bins });
+  }
 }
 
 /**
- * Asks where to save and writes the report: JSON (reopenable with DLA: Open Report) or the
- * self-contained HTML page (the same tree, the worst layers, the diagnosis). Returns the path, or
- * undefined when cancelled.
+ * Asks where to save and has the engine write the report: JSON (reopenable with DLA: Open Report)
+ * or the self-contained HTML page (the same tree, the worst layers, the diagnosis). Returns the
+ * path, or undefined when cancelled.
  */
-export async function exportReport(report: CompareReport, format: 'json' | 'html', target?: vscode.Uri): Promise<string | undefined> {
+export async function exportReport(engine: EngineHost, report: CompareReport, format: 'json' | 'html', target?: vscode.Uri): Promise<string | undefined> {
   const base = vscode.workspace.workspaceFolders?.[0]?.uri;
   const ext = format === 'html' ? 'html' : 'json';
   const uri = target ?? await vscode.window.showSaveDialog({
@@ -185,7 +192,6 @@ export async function exportReport(report: CompareReport, format: 'json' | 'html
     ...(base ? { defaultUri: vscode.Uri.joinPath(base, `dla-report.${ext}`) } : {}),
   });
   if (!uri) return undefined;
-  if (format === 'html') fs.writeFileSync(uri.fsPath, htmlReport(report));
-  else writeReport(uri.fsPath, report);
+  await engine.call('writeReport', { report, format, file: uri.fsPath });
   return uri.fsPath;
 }

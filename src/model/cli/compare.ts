@@ -40,7 +40,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
     json: { type: 'boolean' }, out: { type: 'string' }, html: { type: 'string' }, provider: { type: 'string', default: 'auto' },
   });
   if (positionals.length) throw new UsageError(`Unexpected argument '${positionals[0]}'. Usage: ${COMPARE_USAGE}`);
-  const report = await compare({
+  const { report } = await compare({
     reference: requireOption('compare', values.reference, '--reference'),
     candidate: values.candidate,
     referenceKey: values['reference-key'],

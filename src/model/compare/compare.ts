@@ -1,9 +1,10 @@
 import * as path from 'path';
 import { readCheckpoint } from '../formats/registry';
-import { toTimmNames, toTimmRecordNames } from '../dla/keymap';
+import { toTimmNames } from '../dla/keymap';
+import { CancelledError, throwIfCancelled, type CancelCheck } from '../cancel';
 import { UsageError } from '../errors';
 import { forwardTaps } from '../run/forward';
-import { inputFromArrays, loadInput, seededInput, type ModelInput } from '../run/inputSource';
+import { inputFromArrays, type ModelInput } from '../run/inputSource';
 import { dlaReadOptions, loadModel, type LoadedModel } from '../run/loadModel';
 import type { ProviderSetting } from '../run/session';
 import type { Checkpoint, Tensor } from '../tensor';
@@ -12,6 +13,10 @@ import { diffLayers, uncoveredModules } from './layerDiff';
 import { localErrors } from './localError';
 import { runOnnxCandidate, type OnnxCandidateRun } from './onnxCandidate';
 import { DEFAULT_TOLERANCE } from './metrics';
+import { inputSpecFor, resolveInputSpec, type InputSpec } from './inputSpec';
+import {
+  DumpRecords, ModelRecords, OnnxRecords, candidateModel as asCandidate, dumpRecords, sideDescription, type ComparisonSources,
+} from './recordSources';
 import type { CompareReport, Hypothesis, LayerResult, SideInfo, ToleranceRule, WeightDiff } from './types';
 import { diffWeights, weightsRunnable } from './weightDiff';
 
@@ -40,15 +45,11 @@ export interface CompareRequest {
   /** Try known porting mistakes at the first divergence (default true). */
   readonly diagnose?: boolean;
   readonly onProgress?: (message: string) => void;
-  readonly isCancelled?: () => boolean;
+  /** Checked between the comparison's steps (reads, sessions); true stops it with a CancelledError. */
+  readonly isCancelled?: CancelCheck;
 }
 
-export class CancelledError extends Error {
-  constructor() {
-    super('The comparison was cancelled.');
-    this.name = 'CancelledError';
-  }
-}
+export { CancelledError };
 
 const ARCHIVE_DUMP = /\.(npz|npy)$/i;
 const ONNX_CANDIDATE = /\.onnx$/i;
@@ -57,21 +58,26 @@ function sideInfo(ckpt: Checkpoint, kind: SideInfo['kind'], variant: string | nu
   return { file: ckpt.file, format: ckpt.format, kind, variant };
 }
 
-function resolveInput(req: CompareRequest, dump: ReadonlyMap<string, Tensor> | undefined): Promise<ModelInput> | ModelInput {
-  if (req.input) return loadInput(req.input, req.preset ?? 'timm');
-  if (dump?.has('input')) return inputFromArrays(req.dump!, dump);
-  return seededInput(req.seed ?? 0);
+/** The input (and how it was made): an image or array file, else the dump's own input, else the seeded tensor. */
+function resolveInput(req: CompareRequest, dump: ReadonlyMap<string, Tensor> | undefined): { spec: InputSpec; input: Promise<ModelInput> | ModelInput } {
+  const spec = inputSpecFor(req.input, req.preset ?? 'timm', req.seed ?? 0, dump?.has('input') ? req.dump : undefined);
+  // The dump is in memory already: its input is taken from there, not read a second time.
+  const input = spec.kind === 'array' && spec.file === req.dump && !req.input ? inputFromArrays(req.dump, dump!) : resolveInputSpec(spec);
+  return { spec, input };
+}
+
+/** What a comparison gives: the report, and the input and records behind it for whatever shows them. */
+export interface Comparison extends ComparisonSources {
+  readonly report: CompareReport;
 }
 
 /** Reference vs candidate (weights and/or dump), layer by layer, with the first divergence and its likely cause. */
-export async function compare(req: CompareRequest): Promise<CompareReport> {
+export async function compare(req: CompareRequest): Promise<Comparison> {
   if (!req.candidate && !req.dump) throw new UsageError('Give a candidate checkpoint, a candidate activation dump, or both.');
   const rule = req.tolerance ?? DEFAULT_TOLERANCE;
   const provider = req.provider ?? 'auto';
   const progress = req.onProgress ?? (() => {});
-  const cancelled = (): void => {
-    if (req.isCancelled?.()) throw new CancelledError();
-  };
+  const cancelled = (): Promise<void> => throwIfCancelled(req.isCancelled, 'The comparison');
   const timings: Record<string, number> = {};
   const timed = async <T>(name: string, f: () => Promise<T> | T): Promise<T> => {
     const t0 = performance.now();
@@ -94,9 +100,7 @@ export async function compare(req: CompareRequest): Promise<CompareReport> {
     candidateCkpt = await timed('read', () => readCheckpoint(req.candidate!, dlaReadOptions({ weightsKey: req.candidateKey })));
     const { tensors } = toTimmNames(candidateCkpt.tensors);
     weights = diffWeights(ref.variant, ref.tree, ref.weights, tensors);
-    if (weightsRunnable(weights)) {
-      candidateModel = { ...ref, checkpoint: candidateCkpt, weights: tensors };
-    }
+    if (weightsRunnable(weights)) candidateModel = asCandidate(ref, candidateCkpt);
   }
   let dump: Map<string, Tensor> | undefined;
   let dumpCkpt: Checkpoint | undefined;
@@ -104,21 +108,22 @@ export async function compare(req: CompareRequest): Promise<CompareReport> {
     if (!ARCHIVE_DUMP.test(req.dump)) throw new UsageError(`${req.dump}: an activation dump must be an .npz or a reprod_log .npy.`);
     progress(`Reading ${path.basename(req.dump)}`);
     dumpCkpt = await timed('read', () => readCheckpoint(req.dump!));
-    dump = toTimmRecordNames(dumpCkpt.tensors).tensors;
+    dump = dumpRecords(dumpCkpt);
   }
-  cancelled();
+  await cancelled();
 
-  const input = await timed('input', () => resolveInput(req, dump));
+  const resolved = resolveInput(req, dump);
+  const input = await timed('input', () => resolved.input);
   // An ONNX candidate runs first: an input it cannot take fails before the reference's run.
   let onnxRun: OnnxCandidateRun | undefined;
   if (onnxCandidate) {
     progress(`Running ${path.basename(req.candidate!)} (ONNX candidate, every tensor exposed)`);
     onnxRun = await timed('candidate', () => runOnnxCandidate(req.candidate!, ref.tree, input.tensor, { provider }));
-    cancelled();
+    await cancelled();
   }
   progress(`Running ${ref.variant.name} (reference) on ${input.source}`);
   const refRun = await timed('reference', () => forwardTaps(ref, input.tensor, { provider }));
-  cancelled();
+  await cancelled();
 
   // The candidate's activations: its dump when given (what its framework computed), else its weights run here.
   let candRecords: ReadonlyMap<string, Tensor> | undefined = dump;
@@ -127,7 +132,7 @@ export async function compare(req: CompareRequest): Promise<CompareReport> {
     progress(`Running ${ref.variant.name} (candidate)`);
     candRecords = (await timed('candidate', () => forwardTaps(candidateModel!, input.tensor, { provider }))).records;
   }
-  cancelled();
+  await cancelled();
 
   let layers: LayerResult[] = [];
   let firstDivergence: string | null = null;
@@ -142,8 +147,8 @@ export async function compare(req: CompareRequest): Promise<CompareReport> {
     uncovered = uncoveredModules(ref.tree, candRecords.keys());
     if (req.local !== false) {
       progress('Re-running blocks from the candidate\'s inputs (local error)');
-      const local = await timed('local', () => localErrors(ref, candRecords!, rule, provider, () => req.isCancelled?.() ?? false));
-      cancelled();
+      const local = await timed('local', () => localErrors(ref, candRecords!, rule, provider));
+      await cancelled();
       layers = layers.map((l) => (local.has(l.name) ? { ...l, local: local.get(l.name) } : l));
     }
     if (firstDivergence && req.diagnose !== false) {
@@ -161,11 +166,12 @@ export async function compare(req: CompareRequest): Promise<CompareReport> {
     : dumpCkpt
       ? sideInfo(dumpCkpt, 'dump', ref.variant.name)
       : sideInfo(candidateCkpt!, 'checkpoint', candidateModel ? ref.variant.name : null);
-  return {
+  const report: CompareReport = {
     version: 1,
     reference: sideInfo(ref.checkpoint, 'checkpoint', ref.variant.name),
     candidate: candidateSide,
     input: { source: input.source, shape: [...input.tensor.shape] },
+    inputSpec: resolved.spec,
     provider: refRun.provider,
     tolerance: rule,
     weights,
@@ -177,6 +183,17 @@ export async function compare(req: CompareRequest): Promise<CompareReport> {
     timingsMs: timings,
     ...(onnxRun ? { notes: onnxRun.notes } : {}),
   };
+  // The records behind the report stay out of memory; a view asks the sources for one, and they
+  // re-run (or re-read) what they need on the same input.
+  const referenceSource = new ModelRecords(() => ref, input, provider, sideDescription(ref.checkpoint, input));
+  const candidateSource = dump
+    ? new DumpRecords(req.dump!, dump)
+    : onnxRun
+      ? new OnnxRecords(req.candidate!, () => ref, input, provider)
+      : candidateModel
+        ? new ModelRecords(() => candidateModel!, input, provider, sideDescription(candidateModel.checkpoint, input))
+        : undefined;
+  return { report, input, reference: referenceSource, ...(candidateSource ? { candidate: candidateSource } : {}) };
 }
 
 /** Whether the report passes: no diverging layer and no missing/mismatched weights. */

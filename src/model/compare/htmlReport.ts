@@ -4,8 +4,8 @@ import * as path from 'path';
 import type { ModuleNode } from '../dla/moduleTree';
 import { formatShape } from '../tensor';
 import { nonFiniteReplacer } from '../../shared/nonFinite';
-import { REPORT_DATA_ELEMENT_ID } from '../../shared/protocol';
-import { toComparisonData } from '../../shared/viewModel';
+import { REPORT_DATA_ELEMENT_ID } from '../../shared/comparisonProtocol';
+import { toComparisonData } from './viewModel';
 import { describeTolerance } from './metrics';
 import type { CompareReport, LayerResult } from './types';
 

@@ -1,5 +1,6 @@
 import { walk, type ModuleNode } from '../dla/moduleTree';
 import { toFloat32, type Tensor } from '../tensor';
+import { firstDivergence as firstFailing } from '../../shared/tolerance';
 import { compareArrays } from './metrics';
 import type { LayerResult, ToleranceRule, Unmatched } from './types';
 
@@ -14,7 +15,8 @@ export interface LayerDiff {
 
 /**
  * Every record both sides hold, in the reference's execution order. The first divergence is the
- * first failing record in that order; a record whose shapes differ diverges there too.
+ * first failing record in that order (by the shared rule, as the views decide it); a record whose
+ * shapes differ diverges there too.
  */
 export function diffLayers(
   reference: ReadonlyMap<string, Tensor>, candidate: ReadonlyMap<string, Tensor>, rule: ToleranceRule,
@@ -22,7 +24,6 @@ export function diffLayers(
   const layers: LayerResult[] = [];
   const onlyReference: string[] = [];
   const shapeMismatch: Unmatched['shapeMismatch'][number][] = [];
-  let firstDivergence: string | null = null;
   for (const [name, ref] of reference) {
     const cand = candidate.get(name);
     if (!cand) {
@@ -31,16 +32,14 @@ export function diffLayers(
     }
     // A dump may keep a batch-less or flattened copy of the same values ([C,H,W] vs [1,C,H,W]).
     if (!sameShape(ref.shape, cand.shape) && ref.data.length !== cand.data.length) {
-      shapeMismatch.push({ name, reference: [...ref.shape], candidate: [...cand.shape] });
-      firstDivergence ??= name;
+      shapeMismatch.push({ name, reference: [...ref.shape], candidate: [...cand.shape], index: layers.length });
       continue;
     }
     const m = compareArrays(toFloat32(ref), toFloat32(cand), { ref: ref.shape, cand: cand.shape }, rule);
     layers.push({ name, ...m });
-    if (!m.diff.pass) firstDivergence ??= name;
   }
   const onlyCandidate = [...candidate.keys()].filter((k) => !reference.has(k));
-  return { layers, firstDivergence, unmatched: { onlyReference, onlyCandidate, shapeMismatch } };
+  return { layers, firstDivergence: firstFailing(layers, (l) => !l.diff.pass, shapeMismatch), unmatched: { onlyReference, onlyCandidate, shapeMismatch } };
 }
 
 /** The record keys that belong to module `id` (itself, its `#k` calls, and everything inside). */

@@ -21,7 +21,6 @@ const LOCAL_KINDS = new Set(['DlaBasic', 'DlaBottleneck', 'DlaBottle2neck', 'Dla
  */
 export async function localErrors(
   model: LoadedModel, candidate: ReadonlyMap<string, Tensor>, rule: ToleranceRule, provider: ProviderSetting,
-  isCancelled: () => boolean = () => false,
 ): Promise<Map<string, DiffMetrics>> {
   const requests: RerunRequest[] = [];
   for (const n of walk(model.tree)) {
@@ -31,7 +30,6 @@ export async function localErrors(
     if (feeds) requests.push({ moduleId: n.id, feeds, taps: [n.id] });
   }
   const out = new Map<string, DiffMetrics>();
-  if (isCancelled()) return out;
   const reruns = await rerunModules(model, requests, provider);
   requests.forEach((req, i) => {
     const ref = reruns[i].get(req.moduleId);

@@ -1,3 +1,5 @@
+import { DEFAULT_RULE, boundOf, passes, scaleOf } from '../../shared/tolerance';
+import { EnvelopeBuilder } from './envelope';
 import type { DiffMetrics, TensorStats, ToleranceRule } from './types';
 
 /**
@@ -10,14 +12,8 @@ export function tensorStats(x: Float32Array, shape: readonly number[]): TensorSt
   return compareArrays(x, x, { ref: shape, cand: shape }, DEFAULT_TOLERANCE).reference;
 }
 
-export const DEFAULT_TOLERANCE: ToleranceRule = { mode: 'scaled-max', tol: 1e-3 };
-
-/** The printed form of a rule, for reports. */
-export function describeTolerance(rule: ToleranceRule): string {
-  return rule.mode === 'scaled-max'
-    ? `max|a-b| <= ${rule.tol}*max(1, max|ref|)`
-    : `|a-b| <= ${rule.atol} + ${rule.rtol}*|ref| elementwise`;
-}
+export const DEFAULT_TOLERANCE: ToleranceRule = DEFAULT_RULE;
+export { describeRule as describeTolerance } from '../../shared/tolerance';
 
 /** Compare candidate `cand` against reference `ref` (same length). */
 export function diffMetrics(ref: Float32Array, cand: Float32Array, rule: ToleranceRule): DiffMetrics {
@@ -49,10 +45,9 @@ export function compareArrays(
   if (ref.length !== cand.length) throw new Error(`compareArrays: lengths differ (${ref.length} vs ${cand.length}).`);
   const a = new StatsAccumulator();
   const b = new StatsAccumulator();
-  let maxAbs = 0, sumAbs = 0, sumD2 = 0, dot = 0, nonFinite = false, allcloseOk = true;
-  const allclose = rule.mode === 'allclose';
-  const atol = allclose ? rule.atol : 0;
-  const rtol = allclose ? rule.rtol : 0;
+  let maxAbs = 0, sumAbs = 0, sumD2 = 0, dot = 0, nonFinite = false;
+  // Only an allclose report needs the envelope (its view re-applies the rule at other atol/rtol).
+  const envelope = rule.mode === 'allclose' ? new EnvelopeBuilder() : undefined;
   for (let i = 0; i < ref.length; i++) {
     const r = ref[i], c = cand[i];
     const rFinite = r - r === 0, cFinite = c - c === 0;
@@ -75,23 +70,42 @@ export function compareArrays(
     sumAbs += d;
     sumD2 += d * d;
     dot += r * c;
-    if (allclose && d > atol + rtol * (r < 0 ? -r : r)) allcloseOk = false;
+    if (envelope) {
+      const ar = r < 0 ? -r : r;
+      if (ar < envelope.r0 || d > envelope.d0) envelope.add(ar, d);
+    }
   }
-  a.absMax = Math.max(Math.abs(a.min), Math.abs(a.max)) || 0;
-  b.absMax = Math.max(Math.abs(b.min), Math.abs(b.max)) || 0;
-  const refAbsMax = a.finite ? a.absMax : 0;
-  const scale = Math.max(1, refAbsMax);
+  // Over finite values only; 0 when there are none (the NaN/Inf counts say why).
+  a.absMax = a.finite ? Math.max(Math.abs(a.min), Math.abs(a.max)) : 0;
+  b.absMax = b.finite ? Math.max(Math.abs(b.min), Math.abs(b.max)) : 0;
+  const refAbsMax = a.absMax;
   const sumR2 = a.sumSq, sumC2 = b.sumSq;
   const relL2 = sumR2 > 0 ? Math.sqrt(sumD2 / sumR2) : sumD2 > 0 ? Infinity : 0;
   const cosine = sumR2 > 0 && sumC2 > 0 ? dot / Math.sqrt(sumR2 * sumC2) : sumR2 === sumC2 ? 1 : 0;
-  const bound = allclose ? atol + rtol * refAbsMax : rule.tol * scale;
-  const ok = allclose ? allcloseOk : maxAbs <= bound;
+  const shownMax = nonFinite ? NaN : maxAbs;
+  const env = envelope?.result();
+  const reference = a.result(shapes.ref);
+  const facts = { reference: { absMax: refAbsMax }, diff: { maxAbs: shownMax, ...(env ? { envelope: env } : {}) } };
   return {
-    reference: a.result(shapes.ref),
+    reference,
     candidate: b.result(shapes.cand),
     diff: {
-      maxAbs: nonFinite ? NaN : maxAbs, meanAbs: ref.length ? sumAbs / ref.length : 0, relL2, cosine, bound,
-      scaledMaxAbs: nonFinite ? NaN : maxAbs / scale, pass: ok && !nonFinite,
+      maxAbs: shownMax, meanAbs: ref.length ? sumAbs / ref.length : 0, relL2, cosine, bound: boundOf(rule, refAbsMax),
+      scaledMaxAbs: shownMax / scaleOf(refAbsMax),
+      // The shared rule (src/shared/tolerance.ts), the same function the views call.
+      pass: envelope && !env ? allcloseByScan(ref, cand, rule) : passes(facts, rule),
+      ...(env ? { envelope: env } : {}),
     },
   };
+}
+
+/** The elementwise allclose verdict, for the rare record whose envelope was too large to keep. */
+function allcloseByScan(ref: Float32Array, cand: Float32Array, rule: ToleranceRule): boolean {
+  if (rule.mode !== 'allclose') throw new Error('allcloseByScan applies to the allclose rule.');
+  for (let i = 0; i < ref.length; i++) {
+    const r = ref[i], c = cand[i];
+    const d = r > c ? r - c : c - r;
+    if (!(d <= rule.atol + rule.rtol * (r < 0 ? -r : r)) && !(r === c)) return false;
+  }
+  return true;
 }

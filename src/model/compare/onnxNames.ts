@@ -121,23 +121,10 @@ function wrapperDepth(tree: ModuleNode, scopes: readonly (string[] | null)[]): n
   return best;
 }
 
-/** The BatchNorm that follows convolution `conv` in timm's modules: conv1 -> bn1, conv -> bn, N -> N+1 in a Sequential, convs.i -> bns.i. */
+/** The BatchNorm that follows convolution `conv` (the module tree records it on the conv). */
 export function batchNormAfter(tree: ModuleNode, conv: ModuleNode): ModuleNode | undefined {
-  const dot = conv.id.lastIndexOf('.');
-  const parentId = dot < 0 ? '' : conv.id.slice(0, dot);
-  const isBn = (id: string): ModuleNode | undefined => {
-    const n = findNode(tree, id);
-    return n?.kind === 'BatchNorm2d' ? n : undefined;
-  };
-  const join = (p: string, n: string): string => (p ? `${p}.${n}` : n);
-  if (/^conv\d*$/.test(conv.name)) return isBn(join(parentId, conv.name.replace(/^conv/, 'bn')));
-  if (/^\d+$/.test(conv.name)) {
-    const parentDot = parentId.lastIndexOf('.');
-    const parentName = parentId.slice(parentDot + 1);
-    if (parentName === 'convs') return isBn(join(parentId.slice(0, Math.max(parentDot, 0)), `bns.${conv.name}`));
-    return isBn(join(parentId, String(Number(conv.name) + 1)));
-  }
-  return undefined;
+  const bn = conv.batchNorm ? findNode(tree, conv.batchNorm) : undefined;
+  return bn?.kind === 'BatchNorm2d' ? bn : undefined;
 }
 
 const recordModule = (key: string): string => key.replace(/#\d+$/, '');

@@ -27,6 +27,8 @@ export interface DiffMetrics {
   /** maxAbs / max(1, max|ref|): comparable across layers, what the tree colours by default. */
   readonly scaledMaxAbs: number;
   readonly pass: boolean;
+  /** Allclose reports: the error envelope from which the verdict at any atol/rtol follows (src/shared/tolerance.ts). */
+  readonly envelope?: readonly number[];
 }
 
 export interface LayerResult {
@@ -42,9 +44,9 @@ export interface LayerResult {
   readonly local?: DiffMetrics;
 }
 
-export type ToleranceRule =
-  | { readonly mode: 'scaled-max'; readonly tol: number }
-  | { readonly mode: 'allclose'; readonly atol: number; readonly rtol: number };
+export type { ToleranceRule } from '../../shared/tolerance';
+import type { InputSpec } from './inputSpec';
+import type { ToleranceRule } from '../../shared/tolerance';
 
 export interface WeightResult {
   readonly name: string;
@@ -75,7 +77,8 @@ export interface Hypothesis {
 export interface Unmatched {
   readonly onlyReference: readonly string[];
   readonly onlyCandidate: readonly string[];
-  readonly shapeMismatch: readonly { name: string; reference: readonly number[]; candidate: readonly number[] }[];
+  /** `index`: how many compared layers precede it in execution order (where it diverges, under any rule). */
+  readonly shapeMismatch: readonly { name: string; reference: readonly number[]; candidate: readonly number[]; index: number }[];
 }
 
 export interface SideInfo {
@@ -90,6 +93,8 @@ export interface CompareReport {
   readonly reference: SideInfo;
   readonly candidate: SideInfo;
   readonly input: { readonly source: string; readonly shape: readonly number[] };
+  /** How the input was made, so that the records behind the report can be recomputed (absent in reports before 0.2). */
+  readonly inputSpec?: InputSpec;
   readonly provider: string;
   readonly tolerance: ToleranceRule;
   readonly weights: WeightDiff | null;

@@ -41,6 +41,14 @@ const child = (n: ModuleNode, name: string): ModuleNode => {
   return c;
 };
 
+/** The BatchNorm2d that follows `conv` (the tree says which: conv1 -> bn1, convs.i -> bns.i, N -> N+1), among `scope`'s descendants. */
+function batchNormOf(scope: ModuleNode, conv: ModuleNode): ModuleNode {
+  const find = (n: ModuleNode): ModuleNode | undefined => (n.id === conv.batchNorm ? n : n.children.map(find).find(Boolean));
+  const bn = conv.batchNorm ? find(scope) : undefined;
+  if (!bn) throw new GraphBuildError(`Convolution '${conv.id}' has no BatchNorm inside '${scope.id}'; the module tree is malformed.`);
+  return bn;
+}
+
 export class GraphEmitter {
   readonly records: RecordEntry[] = [];
   /** Record keys of the values each emitted module received, in argument order. */
@@ -120,7 +128,7 @@ export class GraphEmitter {
     for (let i = 0; i < children.length; i++) {
       const c = children[i];
       const next = children[i + 1];
-      if (c.kind === 'Conv2d' && next?.kind === 'BatchNorm2d') {
+      if (c.kind === 'Conv2d' && next !== undefined && next.id === c.batchNorm) {
         x = this.convBn(c, next, x);
         i++;
       } else {
@@ -165,7 +173,8 @@ export class GraphEmitter {
   }
 
   private root(n: ModuleNode, parts: readonly Val[]): Val {
-    let x = this.convBn(child(n, 'conv'), child(n, 'bn'), this.ops.concat(n.id, parts));
+    const conv = child(n, 'conv');
+    let x = this.convBn(conv, batchNormOf(n, conv), this.ops.concat(n.id, parts));
     if (n.rootShortcut) x = this.ops.add(n.id, x, parts[0], 'root shortcut');
     return this.relu(child(n, 'relu'), x, this.dropsRelu(n));
   }
@@ -176,7 +185,7 @@ export class GraphEmitter {
     const convs = n.children.filter((c) => c.kind === 'Conv2d');
     let y = x;
     convs.forEach((c, i) => {
-      y = this.convBn(c, child(n, `bn${i + 1}`), y);
+      y = this.convBn(c, batchNormOf(n, c), y);
       if (i < convs.length - 1) y = this.relu(relu, y);
     });
     y = this.ops.add(n.id, y, shortcut ?? x, 'residual');
@@ -188,19 +197,20 @@ export class GraphEmitter {
     const b = n.block!;
     const relu = child(n, 'relu');
     const first = b.stride > 1;
-    const y = this.relu(relu, this.convBn(child(n, 'conv1'), child(n, 'bn1'), x));
+    const conv1 = child(n, 'conv1');
+    const y = this.relu(relu, this.convBn(conv1, batchNormOf(n, conv1), x));
     const chunks = this.ops.split(n.id, y, b.mid, b.scale);
     const convs = child(n, 'convs').children;
-    const bns = child(n, 'bns').children;
     const outs: Val[] = [];
     let sp: Val | undefined;
     convs.forEach((c, i) => {
       sp = i === 0 || first ? chunks[i] : this.ops.add(n.id, sp!, chunks[i], 'scale branch');
-      sp = this.relu(relu, this.convBn(c, bns[i], sp));
+      sp = this.relu(relu, this.convBn(c, batchNormOf(n, c), sp));
       outs.push(sp);
     });
     if (b.scale > 1) outs.push(first ? this.emit(child(n, 'pool'), [chunks[b.scale - 1]]) : chunks[b.scale - 1]);
-    const z = this.ops.add(n.id, this.convBn(child(n, 'conv3'), child(n, 'bn3'), this.ops.concat(n.id, outs)), shortcut ?? x, 'residual');
+    const conv3 = child(n, 'conv3');
+    const z = this.ops.add(n.id, this.convBn(conv3, batchNormOf(n, conv3), this.ops.concat(n.id, outs)), shortcut ?? x, 'residual');
     return this.relu(relu, z, this.dropsRelu(n));
   }
 }

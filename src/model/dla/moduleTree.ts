@@ -46,6 +46,8 @@ export interface ModuleNode {
   readonly role: Role;
   readonly children: ModuleNode[];
   readonly conv?: ConvSpec;
+  /** Conv2d: the id of the BatchNorm2d applied to its output (what folds into it), if any. */
+  readonly batchNorm?: string;
   readonly bnChannels?: number;
   readonly pool?: PoolSpec;
   /** How many times forward() calls it; >1 gives the hook keys `id#0..id#(k-1)`. */
@@ -55,8 +57,8 @@ export interface ModuleNode {
     readonly levels: number; readonly inChannels: number; readonly outChannels: number;
     readonly stride: number; readonly levelRoot: boolean; readonly rootDim: number;
   };
-  /** DlaRoot: the module ids whose outputs it concatenates, in order (HDA edges; IDA where a stage's downsample). */
-  readonly rootInputs?: readonly string[];
+  /** DlaRoot: the modules whose outputs it concatenates, in order, with the kind of each edge. */
+  readonly rootInputs?: readonly RootInput[];
   readonly rootShortcut?: boolean;
   /** Block facts (stride of its 3x3, channels, res2net split). */
   readonly block?: {
@@ -65,17 +67,28 @@ export interface ModuleNode {
   };
 }
 
+/**
+ * An input of an HDA root. 'ida': a level_root tree's stage input (its downsample) aggregated
+ * across stages (iterative deep aggregation); 'hda': a subtree's output aggregated within the
+ * hierarchy (hierarchical deep aggregation).
+ */
+export interface RootInput {
+  readonly id: string;
+  readonly edge: 'ida' | 'hda';
+}
+
 const join = (parent: string, name: string): string => (parent ? `${parent}.${name}` : name);
 
 function leaf(parent: string, name: string, kind: ModuleKind, role: Role, extra: Partial<ModuleNode> = {}): ModuleNode {
   return { id: join(parent, name), name, kind, role, children: [], calls: 1, ...extra };
 }
 
-function conv(parent: string, name: string, spec: Omit<ConvSpec, 'groups' | 'bias' | 'padding'> & Partial<ConvSpec>): ModuleNode {
+/** A Conv2d; `batchNorm` names the BatchNorm2d (a sibling path) that follows it in forward(). */
+function conv(parent: string, name: string, spec: Omit<ConvSpec, 'groups' | 'bias' | 'padding'> & Partial<ConvSpec>, batchNorm?: string): ModuleNode {
   const full: ConvSpec = {
     groups: 1, bias: false, padding: Math.floor((spec.kernel - 1) / 2), ...spec,
   };
-  return leaf(parent, name, 'Conv2d', 'conv', { conv: full });
+  return leaf(parent, name, 'Conv2d', 'conv', { conv: full, ...(batchNorm ? { batchNorm: join(parent, batchNorm) } : {}) });
 }
 
 const bn = (parent: string, name: string, channels: number): ModuleNode =>
@@ -92,7 +105,7 @@ function convLevel(name: string, inC: number, outC: number, convs: number, strid
     const kids: ModuleNode[] = [];
     let c = inC;
     for (let i = 0; i < convs; i++) {
-      kids.push(conv(id, String(3 * i), { inChannels: c, outChannels: outC, kernel, stride: i === 0 ? stride : 1 }));
+      kids.push(conv(id, String(3 * i), { inChannels: c, outChannels: outC, kernel, stride: i === 0 ? stride : 1 }, String(3 * i + 1)));
       kids.push(bn(id, String(3 * i + 1), outC));
       kids.push(leaf(id, String(3 * i + 2), 'ReLU', 'relu'));
       c = outC;
@@ -105,21 +118,21 @@ function block(v: DlaVariant, parent: string, name: string, inC: number, outC: n
   const card = v.cardinality;
   if (v.block === 'basic') {
     return node(parent, name, 'DlaBasic', 'block', (id) => [
-      conv(id, 'conv1', { inChannels: inC, outChannels: outC, kernel: 3, stride }),
+      conv(id, 'conv1', { inChannels: inC, outChannels: outC, kernel: 3, stride }, 'bn1'),
       bn(id, 'bn1', outC),
       leaf(id, 'relu', 'ReLU', 'relu', { calls: 2 }),
-      conv(id, 'conv2', { inChannels: outC, outChannels: outC, kernel: 3, stride: 1 }),
+      conv(id, 'conv2', { inChannels: outC, outChannels: outC, kernel: 3, stride: 1 }, 'bn2'),
       bn(id, 'bn2', outC),
     ], { block: { inChannels: inC, outChannels: outC, stride, mid: outC, cardinality: 1, scale: 1 } });
   }
   const mid = midPlanes(v, outC);
   if (v.block === 'bottleneck') {
     return node(parent, name, 'DlaBottleneck', 'block', (id) => [
-      conv(id, 'conv1', { inChannels: inC, outChannels: mid, kernel: 1, stride: 1 }),
+      conv(id, 'conv1', { inChannels: inC, outChannels: mid, kernel: 1, stride: 1 }, 'bn1'),
       bn(id, 'bn1', mid),
-      conv(id, 'conv2', { inChannels: mid, outChannels: mid, kernel: 3, stride, groups: card }),
+      conv(id, 'conv2', { inChannels: mid, outChannels: mid, kernel: 3, stride, groups: card }, 'bn2'),
       bn(id, 'bn2', mid),
-      conv(id, 'conv3', { inChannels: mid, outChannels: outC, kernel: 1, stride: 1 }),
+      conv(id, 'conv3', { inChannels: mid, outChannels: outC, kernel: 1, stride: 1 }, 'bn3'),
       bn(id, 'bn3', outC),
       leaf(id, 'relu', 'ReLU', 'relu', { calls: 3 }),
     ], { block: { inChannels: inC, outChannels: outC, stride, mid, cardinality: card, scale: 1 } });
@@ -128,15 +141,19 @@ function block(v: DlaVariant, parent: string, name: string, inC: number, outC: n
   const scaleConvs = Math.max(1, scale - 1);
   return node(parent, name, 'DlaBottle2neck', 'block', (id) => {
     const kids: ModuleNode[] = [
-      conv(id, 'conv1', { inChannels: inC, outChannels: mid * scale, kernel: 1, stride: 1 }),
+      conv(id, 'conv1', { inChannels: inC, outChannels: mid * scale, kernel: 1, stride: 1 }, 'bn1'),
       bn(id, 'bn1', mid * scale),
+      // convs.i is followed by bns.i: a path from the ModuleList `convs` to its sibling `bns`.
       node(id, 'convs', 'Sequential', 'block', (cid) =>
-        Array.from({ length: scaleConvs }, (_, i) => conv(cid, String(i), { inChannels: mid, outChannels: mid, kernel: 3, stride, groups: card }))),
+        Array.from({ length: scaleConvs }, (_, i) => ({
+          ...conv(cid, String(i), { inChannels: mid, outChannels: mid, kernel: 3, stride, groups: card }),
+          batchNorm: join(id, `bns.${i}`),
+        }))),
       node(id, 'bns', 'Sequential', 'block', (bid) => Array.from({ length: scaleConvs }, (_, i) => bn(bid, String(i), mid))),
     ];
     if (stride > 1) kids.push(leaf(id, 'pool', 'AvgPool2d', 'pool', { pool: { kind: 'avg', kernel: 3, stride, padding: 1 } }));
     kids.push(
-      conv(id, 'conv3', { inChannels: mid * scale, outChannels: outC, kernel: 1, stride: 1 }),
+      conv(id, 'conv3', { inChannels: mid * scale, outChannels: outC, kernel: 1, stride: 1 }, 'bn3'),
       bn(id, 'bn3', outC),
       leaf(id, 'relu', 'ReLU', 'relu', { calls: scaleConvs + 2 }),
     );
@@ -146,16 +163,17 @@ function block(v: DlaVariant, parent: string, name: string, inC: number, outC: n
 
 interface TreeArgs {
   levels: number; inC: number; outC: number; stride: number; levelRoot: boolean; rootDim: number;
-  /** Ids of outputs handed down by ancestors (`children` in timm), before this tree adds its own. */
-  inherited: readonly string[];
+  /** Outputs handed down by ancestors (`children` in timm), before this tree adds its own. */
+  inherited: readonly RootInput[];
 }
 
 function dlaTree(v: DlaVariant, parent: string, name: string, role: Role, a: TreeArgs): ModuleNode {
   let rootDim = a.rootDim === 0 ? 2 * a.outC : a.rootDim;
   if (a.levelRoot) rootDim += a.inC;
   return node(parent, name, 'DlaTree', role, (id) => {
-    const children = [...a.inherited];
-    if (a.levelRoot) children.push(join(id, 'downsample'));
+    const children: RootInput[] = [...a.inherited];
+    // A level_root tree's stage input joins its root: the IDA edge across stages.
+    if (a.levelRoot) children.push({ id: join(id, 'downsample'), edge: 'ida' });
     const kids: ModuleNode[] = [
       a.stride > 1
         ? leaf(id, 'downsample', 'MaxPool2d', 'downsample', { pool: { kind: 'max', kernel: a.stride, stride: a.stride, padding: 0 } })
@@ -163,7 +181,7 @@ function dlaTree(v: DlaVariant, parent: string, name: string, role: Role, a: Tre
     ];
     if (a.levels === 1 && a.inC !== a.outC) {
       kids.push(node(id, 'project', 'Sequential', 'project', (pid) => [
-        conv(pid, '0', { inChannels: a.inC, outChannels: a.outC, kernel: 1, stride: 1 }),
+        conv(pid, '0', { inChannels: a.inC, outChannels: a.outC, kernel: 1, stride: 1 }, '1'),
         bn(pid, '1', a.outC),
       ]));
     } else {
@@ -172,15 +190,18 @@ function dlaTree(v: DlaVariant, parent: string, name: string, role: Role, a: Tre
     if (a.levels === 1) {
       kids.push(block(v, id, 'tree1', a.inC, a.outC, a.stride), block(v, id, 'tree2', a.outC, a.outC, 1));
       kids.push(node(id, 'root', 'DlaRoot', 'root', (rid) => [
-        conv(rid, 'conv', { inChannels: rootDim, outChannels: a.outC, kernel: 1, stride: 1 }),
+        conv(rid, 'conv', { inChannels: rootDim, outChannels: a.outC, kernel: 1, stride: 1 }, 'bn'),
         bn(rid, 'bn', a.outC),
         leaf(rid, 'relu', 'ReLU', 'relu'),
-      ], { rootInputs: [join(id, 'tree2'), join(id, 'tree1'), ...children], rootShortcut: v.shortcutRoot }));
+      ], {
+        rootInputs: [{ id: join(id, 'tree2'), edge: 'hda' }, { id: join(id, 'tree1'), edge: 'hda' }, ...children],
+        rootShortcut: v.shortcutRoot,
+      }));
     } else {
       kids.push(dlaTree(v, id, 'tree1', 'tree', { levels: a.levels - 1, inC: a.inC, outC: a.outC, stride: a.stride, levelRoot: false, rootDim: 0, inherited: [] }));
       kids.push(dlaTree(v, id, 'tree2', 'tree', {
         levels: a.levels - 1, inC: a.outC, outC: a.outC, stride: 1, levelRoot: false,
-        rootDim: rootDim + a.outC, inherited: [...children, join(id, 'tree1')],
+        rootDim: rootDim + a.outC, inherited: [...children, { id: join(id, 'tree1'), edge: 'hda' }],
       }));
     }
     return kids;

@@ -1,4 +1,6 @@
-import { MessageType, type CheckpointData, type ViewModule, type ViewTensorStats } from '../../shared/protocol';
+import type { CheckpointData, checkpointProtocol } from '../../shared/checkpointProtocol';
+import type { ViewTensorStats } from '../../shared/comparisonProtocol';
+import type { ViewModule } from '../../shared/moduleView';
 import { el, fmt, shape } from '../comparison/format';
 import type { HostConnection } from '../messaging';
 
@@ -12,7 +14,7 @@ export class CheckpointPage {
   private readonly card = el('div', undefined, 'tooltip');
   private readonly stats = new Map<string, Promise<ViewTensorStats>>();
 
-  constructor(private readonly host: HostConnection) {
+  constructor(private readonly host: HostConnection<typeof checkpointProtocol>) {
     this.card.id = 'tensor-card';
     this.card.hidden = true;
     document.body.appendChild(this.card);
@@ -20,8 +22,7 @@ export class CheckpointPage {
 
   async start(): Promise<void> {
     try {
-      const reply = await this.host.request({ type: MessageType.Ready });
-      if (reply.type !== MessageType.CheckpointData) throw new Error(`Expected checkpoint data, got '${reply.type}'.`);
+      const reply = await this.host.request({ type: 'ready' });
       this.render(reply.data);
     } catch (err) {
       this.app.removeAttribute('aria-busy');
@@ -103,7 +104,7 @@ export class CheckpointPage {
     this.card.hidden = false;
     let p = this.stats.get(name);
     if (!p) {
-      p = this.host.request({ type: MessageType.GetTensorStats, name }).then((r) => r.stats);
+      p = this.host.request({ type: 'getTensorStats', name }).then((r) => r.stats);
       this.stats.set(name, p);
       p.catch(() => this.stats.delete(name));
     }

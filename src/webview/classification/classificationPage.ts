@@ -1,6 +1,12 @@
-import { MessageType, type ClassificationData } from '../../shared/protocol';
+import type { ClassificationData, classificationProtocol } from '../../shared/classificationProtocol';
 import { el } from '../comparison/format';
 import type { HostConnection } from '../messaging';
+import { vscodeApi } from '../vscodeApi';
+
+/** What the page keeps across a window reload: its result, handed back to the host's serializer. */
+export interface ClassificationState {
+  readonly classification: ClassificationData;
+}
 
 /**
  * Classify Image's result page: the winner as the heading; the image, and beside it the top-5 as
@@ -11,12 +17,11 @@ import type { HostConnection } from '../messaging';
 export class ClassificationPage {
   private readonly app = document.getElementById('app')!;
 
-  constructor(private readonly host: HostConnection) {}
+  constructor(private readonly host: HostConnection<typeof classificationProtocol>) {}
 
   async start(): Promise<void> {
     try {
-      const reply = await this.host.request({ type: MessageType.Ready });
-      if (reply.type !== MessageType.ClassificationData) throw new Error(`Expected a classification, got '${reply.type}'.`);
+      const reply = await this.host.request({ type: 'ready' });
       this.render(reply.data);
     } catch (err) {
       this.app.removeAttribute('aria-busy');
@@ -26,6 +31,7 @@ export class ClassificationPage {
 
   /** Shows `d`, replacing what is shown (the first result, or a newer one pushed by the host). */
   render(d: ClassificationData): void {
+    vscodeApi<ClassificationState>().setState({ classification: d });
     this.app.removeAttribute('aria-busy');
     this.app.className = 'classification';
     const image = basename(d.image);

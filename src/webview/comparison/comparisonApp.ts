@@ -1,18 +1,21 @@
-import type { ComparisonData, LayerDetailData } from '../../shared/protocol';
+import type { ComparisonData, LayerDetailData } from '../../shared/comparisonProtocol';
+import type { ToleranceRule } from '../../shared/tolerance';
 import type { Control, Controls } from '../controlTypes';
 import { ColourScale, drawLegend } from './colour';
 import { DetailPane } from './detailPane';
 import { el, fmt } from './format';
-import { METRICS, fails, firstDivergence, isMetric, metricValue, moduleOfRecord, type MetricId } from './metrics';
+import { METRICS, isMetric, metricValue, moduleOfRecord, type MetricId } from './metrics';
 import { Tooltip } from './tooltip';
 import { HEAD_ID, buildTreeData, type TreeNodeData } from './treeData';
 import { TreeView } from './treeView';
+import { canEdit, editRule, verdictsFor, type Verdicts } from './verdicts';
 
 /** What survives hiding the panel and reloading the window (with the host's restoreKey). */
 export interface ViewState {
   readonly restoreKey?: string;
   readonly metric: MetricId;
-  readonly tolerance: number;
+  /** The rule the page applies: the report's until the user edits one of its numbers. */
+  readonly rule?: ToleranceRule;
   readonly onlyFailing: boolean;
   readonly search: string;
   readonly expanded?: readonly string[];
@@ -61,11 +64,13 @@ export class ComparisonApp {
   private readonly status = el('span', '', 'status');
   private readonly tooltip: Tooltip;
   private readonly detail: DetailPane;
-  private readonly toleranceField: Control<string>;
+  private readonly ruleBox = el('span', undefined, 'rule-fields');
+  private ruleFields: Control<string>[] = [];
+  private verdicts: Verdicts | undefined;
 
   constructor(private readonly host: ComparisonHost) {
     const controls = host.controls;
-    this.state = { metric: 'scaledMaxAbs', tolerance: 1e-3, onlyFailing: false, search: '', ...host.getState() };
+    this.state = { metric: 'scaledMaxAbs', onlyFailing: false, search: '', ...host.getState() };
     this.app = document.getElementById('app')!;
     this.app.removeAttribute('aria-busy');
     this.app.replaceChildren();
@@ -75,9 +80,8 @@ export class ComparisonApp {
     bar.append(
       controls.dropdown('metric', 'Colour by', METRICS.map((m) => ({ value: m.id, label: m.label })), this.state.metric, (v) => this.setMetric(v)).element,
     );
-    this.toleranceField = controls.textField('tolerance', 'Tolerance', String(this.state.tolerance), '1e-3', (v) => this.setTolerance(v), { size: 8 });
     bar.append(
-      this.toleranceField.element,
+      this.ruleBox,
       controls.checkbox('only-failing', 'Only failing', this.state.onlyFailing, (v) => this.setOnlyFailing(v)).element,
       controls.textField('search', 'Search', this.state.search, 'module path, e.g. level3.tree2', (v) => this.setSearch(v)).element,
       controls.button('expand-all', 'Expand all', () => this.expandAll()),
@@ -112,14 +116,16 @@ export class ComparisonApp {
     const same = this.state.restoreKey === data.restoreKey;
     this.state = same
       ? this.state
-      : { metric: this.state.metric, tolerance: data.tolerance, onlyFailing: false, search: '', restoreKey: data.restoreKey };
-    this.toleranceField.value = String(this.state.tolerance);
+      : { metric: this.state.metric, onlyFailing: false, search: '', restoreKey: data.restoreKey };
     this.data = data;
+    const rule = this.state.rule && this.state.rule.mode === data.rule.mode && canEdit(data) ? this.state.rule : data.rule;
+    this.verdicts = verdictsFor(data, rule);
+    this.buildRuleFields(data);
     this.treeData = buildTreeData(data);
     this.treeBox.replaceChildren();
     this.layouts = 0;
     this.tree = new TreeView(this.treeBox, this.treeData, {
-      onHover: (n, e) => (n ? this.tooltip.show(n, e.clientX, e.clientY, this.state.tolerance) : this.tooltip.hide()),
+      onHover: (n, e) => (n && this.verdicts ? this.tooltip.show(n, e.clientX, e.clientY, this.verdicts) : this.tooltip.hide()),
       onSelect: (n) => this.select(n),
       onLayout: (ms, nodes) => this.laidOut(ms, nodes),
       onViewChange: () => this.save(),
@@ -170,26 +176,51 @@ export class ComparisonApp {
     this.host.rendered('layout', nodes, ms);
   }
 
+  /** The tree node that stands for the first divergence (the report's, or at the edited rule). */
   private firstDivergenceNode(): string | undefined {
-    if (!this.data) return undefined;
-    const l = firstDivergence(this.data.layers, this.state.tolerance);
-    if (!l) return undefined;
-    return l.name === 'logits' ? HEAD_ID : moduleOfRecord(l.name);
+    const first = this.verdicts?.first;
+    if (!first) return undefined;
+    if (first === 'logits') return HEAD_ID;
+    const id = moduleOfRecord(first);
+    // A weight-only report names a weight (`level3.tree1.conv1.weight`): its module.
+    return this.tree?.has(id) ? id : this.tree?.has(id.replace(/\.[^.]+$/, '')) ? id.replace(/\.[^.]+$/, '') : id;
   }
 
   private applyColouring(): void {
-    if (!this.tree || !this.data || !this.treeData) return;
+    if (!this.tree || !this.data || !this.treeData || !this.verdicts) return;
     const metric = this.state.metric;
-    const tol = this.state.tolerance;
+    const verdicts = this.verdicts;
     const scale = new ColourScale(this.data.layers.map((l) => metricValue(l, metric)));
     this.tree.setColouring({
       value: (n) => (n.layer ? metricValue(n.layer, metric) : undefined),
-      fails: (n) => n.records.some((l) => fails(l, tol)),
+      fails: (n) => n.records.some((l) => verdicts.fails(l)),
+      recordFails: (l) => verdicts.fails(l),
       scale,
-      tolerance: tol,
     });
     const label = METRICS.find((m) => m.id === metric)!.label;
-    drawLegend(this.legend, scale, label, metric === 'scaledMaxAbs' || metric === 'localScaledMaxAbs' ? tol : undefined);
+    const rule = verdicts.rule;
+    const mark = rule.mode === 'scaled-max' && (metric === 'scaledMaxAbs' || metric === 'localScaledMaxAbs') ? rule.tol : undefined;
+    drawLegend(this.legend, scale, label, mark);
+  }
+
+  /** The rule's numbers as fields: one tolerance for scaled-max, atol and rtol for allclose. */
+  private buildRuleFields(data: ComparisonData): void {
+    const controls = this.host.controls;
+    const rule = this.verdicts!.rule;
+    const editable = canEdit(data);
+    const fields: [('tol' | 'atol' | 'rtol'), string, number][] = rule.mode === 'scaled-max'
+      ? [['tol', 'Tolerance', rule.tol]]
+      : [['atol', 'atol', rule.atol], ['rtol', 'rtol', rule.rtol]];
+    this.ruleFields = fields.map(([field, label, value]) => {
+      const id = field === 'tol' ? 'tolerance' : field;
+      const c = controls.textField(id, label, String(value), field === 'tol' ? '1e-3' : '0', (v) => this.editRule(field, v, c), { size: 8 });
+      if (!editable) {
+        c.element.setAttribute('disabled', '');
+        c.element.title = 'This report keeps no error envelopes, so its allclose verdicts cannot be re-applied at other numbers; run the comparison again.';
+      }
+      return c;
+    });
+    this.ruleBox.replaceChildren(...this.ruleFields.map((c) => c.element));
   }
 
   private setMetric(v: string): void {
@@ -203,17 +234,18 @@ export class ComparisonApp {
     this.save();
   }
 
-  private setTolerance(v: string): void {
-    const tol = Number(v);
-    const field = this.toleranceField.element;
-    if (!(tol > 0) || !Number.isFinite(tol)) {
-      field.classList.add('invalid');
-      this.status.textContent = `Tolerance must be a positive number, e.g. 1e-3; '${v}' is not.`;
+  private editRule(field: 'tol' | 'atol' | 'rtol', v: string, control: Control<string>): void {
+    if (!this.data || !this.verdicts) return;
+    const next = editRule(this.verdicts.rule, field, v);
+    if (typeof next === 'string') {
+      control.element.classList.add('invalid');
+      this.status.textContent = next;
       return;
     }
-    field.classList.remove('invalid');
+    control.element.classList.remove('invalid');
     this.status.textContent = '';
-    this.state = { ...this.state, tolerance: tol };
+    this.state = { ...this.state, rule: next };
+    this.verdicts = verdictsFor(this.data, next);
     if (!this.tree) return;
     this.applyColouring();
     const first = this.firstDivergenceNode();
@@ -267,7 +299,7 @@ export class ComparisonApp {
     this.tree?.setSelected(n?.id);
     this.save();
     if (!n) return;
-    this.detail.open(n, this.state.tolerance);
+    this.detail.open(n, this.verdicts!);
     if (!n.layer) return;
     const fetchDetail = this.host.layerDetail;
     if (!this.data?.detailAvailable || !fetchDetail) {
@@ -292,27 +324,30 @@ export class ComparisonApp {
 
   private renderSummary(): void {
     const d = this.data;
-    if (!d) return;
-    const tol = this.state.tolerance;
-    const failing = d.layers.filter((l) => l.name !== 'input' && fails(l, tol)).length;
-    const first = firstDivergence(d.layers, tol);
+    const v = this.verdicts;
+    if (!d || !v) return;
+    const failing = d.layers.filter((l) => v.fails(l)).length + d.unpaired.length;
+    const first = v.first;
     const line = el('div');
     line.append(
       el('strong', d.variant),
       el('span', ` · reference ${basename(d.reference.file)} vs candidate ${basename(d.candidate.file)} · input ${d.input.source} [${d.input.shape.join('×')}] · ${d.provider} · `),
-      el('span', `${failing} of ${d.layers.length} records over ${fmt(tol, 2)}`, failing ? 'bad' : 'good'),
+      el('span', `${failing} of ${d.layers.length + d.unpaired.length} records fail ${v.description}${v.edited ? ' (edited; the report was made at another tolerance)' : ''}`, failing ? 'bad' : 'good'),
     );
+    line.id = 'verdict-line';
     const parts: HTMLElement[] = [line];
     if (first) {
-      const a = el('a', first.name, 'first-link');
+      const a = el('a', first, 'first-link');
       a.id = 'first-divergence';
       a.href = '#';
-      a.addEventListener('click', (e) => { e.preventDefault(); this.reveal(first.name); });
+      a.addEventListener('click', (e) => { e.preventDefault(); this.reveal(first); });
       const p = el('div');
       p.append(el('span', 'First divergence: '), a);
       parts.push(p);
     } else {
-      parts.push(el('div', 'No divergence at this tolerance.', 'good'));
+      const none = el('div', 'No divergence at this tolerance.', 'good');
+      none.id = 'no-divergence';
+      parts.push(none);
     }
     // The first hypothesis is the verdict (a named cause, or 'unknown'); the rest were tried and explain less.
     const [best, ...others] = d.diagnosis;

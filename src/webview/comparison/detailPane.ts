@@ -1,7 +1,8 @@
 import * as d3 from 'd3';
-import type { LayerDetailData } from '../../shared/protocol';
+import type { LayerDetailData } from '../../shared/comparisonProtocol';
 import { el, fmt, shape } from './format';
 import type { TreeNodeData } from './treeData';
+import type { Verdicts } from './verdicts';
 
 /**
  * The pane a click opens: which module, whether it passes, then (once fetched) the per-channel
@@ -20,7 +21,7 @@ export class DetailPane {
 
   private readonly onClose: () => void;
 
-  open(n: TreeNodeData, tol: number): void {
+  open(n: TreeNodeData, verdicts: Verdicts): void {
     this.element.hidden = false;
     const close = el('button', '×', 'close');
     close.title = 'Close';
@@ -29,8 +30,8 @@ export class DetailPane {
     const parts: HTMLElement[] = [close, title];
     const l = n.layer;
     if (l) {
-      const pass = l.diff.scaledMaxAbs <= tol;
-      parts.push(el('p', `${pass ? 'passes' : 'FAILS'}: scaled max ${fmt(l.diff.scaledMaxAbs)} ${pass ? '≤' : '>'} ${fmt(tol, 2)} · shape ${shape(l.reference.shape)}`, pass ? 'good' : 'bad'));
+      const pass = !verdicts.fails(l);
+      parts.push(el('p', `${pass ? 'passes' : 'FAILS'} ${verdicts.description}: scaled max ${fmt(l.diff.scaledMaxAbs)} · shape ${shape(l.reference.shape)}`, pass ? 'good' : 'bad'));
     } else {
       parts.push(el('p', 'No record of this module in the comparison.', 'muted'));
     }

@@ -1,4 +1,4 @@
-import type { ViewDiffMetrics, ViewLayer } from '../../shared/protocol';
+import type { ViewDiffMetrics, ViewLayer } from '../../shared/comparisonProtocol';
 
 /**
  * The error metrics a node can be coloured by. All are "bigger is worse" and positive, so one log
@@ -35,22 +35,8 @@ export function metricValue(layer: ViewLayer, metric: MetricId): number | undefi
   return fromDiff(layer.diff, metric);
 }
 
-/**
- * Pass/fail at the tolerance chosen in the view: the scaled-max rule re-applied to the recorded
- * scaledMaxAbs (max|a-b| <= tol * max(1, max|ref|)). NaN fails.
- */
-export function fails(layer: ViewLayer, tol: number): boolean {
-  return !(layer.diff.scaledMaxAbs <= tol);
-}
-
 /** Record key -> module path: drops the `#k` call suffix of shared modules (`relu#2`). */
 export function moduleOfRecord(key: string): string {
   const hash = key.indexOf('#');
   return hash < 0 ? key : key.slice(0, hash);
-}
-
-/** The first record in execution order that fails at `tol`, or null. */
-export function firstDivergence(layers: readonly ViewLayer[], tol: number): ViewLayer | null {
-  for (const l of layers) if (l.name !== 'input' && fails(l, tol)) return l;
-  return null;
 }

@@ -1,6 +1,7 @@
-import type { ViewDiffMetrics, ViewTensorStats } from '../../shared/protocol';
+import type { ViewDiffMetrics, ViewTensorStats } from '../../shared/comparisonProtocol';
 import { el, fmt, shape } from './format';
 import type { TreeNodeData } from './treeData';
+import type { Verdicts } from './verdicts';
 
 /**
  * The hover card: both sides' statistics side by side, then the differences, and the error the
@@ -17,8 +18,8 @@ export class Tooltip {
     parent.appendChild(this.box);
   }
 
-  show(n: TreeNodeData, x: number, y: number, tolerance: number): void {
-    this.box.replaceChildren(...content(n, tolerance));
+  show(n: TreeNodeData, x: number, y: number, verdicts: Verdicts): void {
+    this.box.replaceChildren(...content(n, verdicts));
     this.box.hidden = false;
     const pad = 14;
     const w = this.box.offsetWidth, h = this.box.offsetHeight;
@@ -33,7 +34,7 @@ export class Tooltip {
   }
 }
 
-function content(n: TreeNodeData, tol: number): HTMLElement[] {
+function content(n: TreeNodeData, verdicts: Verdicts): HTMLElement[] {
   const head = el('div', undefined, 'tt-head');
   head.append(el('strong', n.id === '' ? n.name : n.id), el('span', ` ${n.kind}`, 'muted'));
   const l = n.layer;
@@ -41,7 +42,7 @@ function content(n: TreeNodeData, tol: number): HTMLElement[] {
   const out: HTMLElement[] = [head];
   if (l.name !== n.id) out.push(el('div', `record ${l.name}${n.records.length > 1 ? ` (last of ${n.records.length} calls)` : ''}`, 'muted'));
   out.push(statsTable(l.reference, l.candidate));
-  out.push(diffTable(l.diff, l.local, tol));
+  out.push(diffTable(l.diff, l.local, !verdicts.fails(l), verdicts.description));
   return out;
 }
 
@@ -69,14 +70,14 @@ function statsTable(a: ViewTensorStats, b: ViewTensorStats): HTMLTableElement {
   return t;
 }
 
-function diffTable(d: ViewDiffMetrics, local: ViewDiffMetrics | undefined, tol: number): HTMLTableElement {
+function diffTable(d: ViewDiffMetrics, local: ViewDiffMetrics | undefined, pass: boolean, rule: string): HTMLTableElement {
   const t = el('table', undefined, 'tt-diff');
-  const pass = d.scaledMaxAbs <= tol;
   const rows: [string, string, string?][] = [
     ['max |a−b|', fmt(d.maxAbs)],
     ['rel L2', fmt(d.relL2)],
     ['cosine', fmt(d.cosine, 7)],
-    ['scaled max', `${fmt(d.scaledMaxAbs)} ${pass ? '≤' : '>'} ${fmt(tol, 2)}`, pass ? 'good' : 'bad'],
+    ['scaled max', fmt(d.scaledMaxAbs)],
+    ['verdict', `${pass ? 'passes' : 'fails'} ${rule}`, pass ? 'good' : 'bad'],
     ['accumulated / local', `${fmt(d.scaledMaxAbs)} / ${local ? fmt(local.scaledMaxAbs) : 'not measured'}`],
   ];
   for (const [k, v, cls] of rows) {

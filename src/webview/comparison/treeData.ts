@@ -1,5 +1,6 @@
-import type { ComparisonData, ViewLayer, ViewModule } from '../../shared/protocol';
-import { fails, moduleOfRecord } from './metrics';
+import type { ComparisonData, ViewLayer } from '../../shared/comparisonProtocol';
+import type { ViewModule, ViewRootInput } from '../../shared/moduleView';
+import { moduleOfRecord } from './metrics';
 
 /**
  * The tree the view draws, derived once from the comparison: module paths as ids, the stages as
@@ -16,7 +17,7 @@ export interface TreeNodeData {
   readonly layer: ViewLayer | undefined;
   /** Every record of this module (several for a shared ReLU). */
   readonly records: readonly ViewLayer[];
-  readonly rootInputs: readonly string[];
+  readonly rootInputs: readonly ViewRootInput[];
   readonly levelRoot: boolean;
 }
 
@@ -58,11 +59,11 @@ export function buildTreeData(data: ComparisonData): TreeNodeData {
   return root;
 }
 
-/** Whether the node or anything below it fails at `tol`: what the "only failing" filter keeps. */
-export function subtreeFails(n: TreeNodeData, tol: number, memo = new Map<string, boolean>()): boolean {
+/** Whether the node or anything below it fails (by the page's verdicts): what the "only failing" filter keeps. */
+export function subtreeFails(n: TreeNodeData, fails: (l: ViewLayer) => boolean, memo = new Map<string, boolean>()): boolean {
   const known = memo.get(n.id);
   if (known !== undefined) return known;
-  const f = n.records.some((l) => fails(l, tol)) || n.children.some((c) => subtreeFails(c, tol, memo));
+  const f = n.records.some(fails) || n.children.some((c) => subtreeFails(c, fails, memo));
   memo.set(n.id, f);
   return f;
 }

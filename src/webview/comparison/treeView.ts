@@ -1,4 +1,5 @@
 import * as d3 from 'd3';
+import type { ViewLayer } from '../../shared/comparisonProtocol';
 import type { ColourScale } from './colour';
 import { HEAD_ID, subtreeFails, type TreeNodeData } from './treeData';
 
@@ -39,7 +40,8 @@ export interface Colouring {
   readonly value: (n: TreeNodeData) => number | undefined;
   readonly scale: ColourScale;
   readonly fails: (n: TreeNodeData) => boolean;
-  readonly tolerance: number;
+  /** The page's verdict per record (the report's, or its rule re-applied): what "only failing" keeps. */
+  readonly recordFails: (l: ViewLayer) => boolean;
 }
 
 const DX = 22; // vertical distance between siblings
@@ -209,11 +211,11 @@ export class TreeView {
 
   /** Sets `children` from `all` by collapse state and filter: the only input to the layout. */
   private applyVisibility(): void {
-    const tol = this.colouring?.tolerance ?? Infinity;
+    const recordFails = this.colouring?.recordFails ?? (() => false);
     const memo = new Map<string, boolean>();
     this.root.each((n) => {
       const v = n as VNode;
-      const kids = this.onlyFailing ? v.all.filter((c) => subtreeFails(c.data, tol, memo)) : v.all;
+      const kids = this.onlyFailing ? v.all.filter((c) => subtreeFails(c.data, recordFails, memo)) : v.all;
       (v as { children?: VNode[] }).children = v.collapsed || kids.length === 0 ? undefined : kids;
     });
   }
@@ -319,10 +321,10 @@ export class TreeView {
       if (!target) return;
       const tree = n.parent as VNode | null;
       for (const input of n.data.rootInputs) {
-        const source = visible(input);
+        const source = visible(input.id);
         if (!source || source === target) continue;
-        // The stage input of a level_root tree (its downsample) is the IDA edge; the rest is HDA.
-        const kind = input.endsWith('.downsample') && this.byId.get(input.slice(0, -'.downsample'.length))?.data.levelRoot ? 'ida' : 'hda';
+        // The module tree says which edge is which (a level_root tree's stage input is IDA).
+        const kind = input.edge;
         const key = `${kind}:${source.data.id}->${target.data.id}`;
         if (!out.has(key) && tree !== null) out.set(key, { key, kind, source, target });
       }

@@ -4,7 +4,7 @@
  * webview, with native controls, from the data embedded in the page: no messaging, no network.
  */
 import { nonFiniteReviver } from '../../shared/nonFinite';
-import { MessageType, REPORT_DATA_ELEMENT_ID, parseToWebview, type ComparisonData } from '../../shared/protocol';
+import { REPORT_DATA_ELEMENT_ID, checkComparisonData, type ComparisonData } from '../../shared/comparisonProtocol';
 import { ComparisonApp, type ComparisonHost, type ViewState } from '../comparison/comparisonApp';
 import { plainControls } from '../plainControls';
 
@@ -12,10 +12,8 @@ import { plainControls } from '../plainControls';
 function embeddedData(): ComparisonData {
   const tag = document.getElementById(REPORT_DATA_ELEMENT_ID);
   if (!tag?.textContent) throw new Error(`This report has no embedded data (no <script id="${REPORT_DATA_ELEMENT_ID}">).`);
-  const data = JSON.parse(tag.textContent, nonFiniteReviver) as unknown;
   // The same checks the webview applies to a message; a hand-edited report fails with the field named.
-  parseToWebview({ type: MessageType.ComparisonChanged, data });
-  return data as ComparisonData;
+  return checkComparisonData(JSON.parse(tag.textContent, nonFiniteReviver) as unknown, 'the embedded report data');
 }
 
 function main(): void {

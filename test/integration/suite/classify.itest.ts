@@ -2,7 +2,7 @@ import * as assert from 'assert';
 import * as vscode from 'vscode';
 import { readCheckpoint } from '../../../src/model/formats/registry';
 import { topK } from '../../../src/model/run/labels';
-import type { Classification } from '../../../src/extension/classifier';
+import type { ClassificationData as Classification } from '../../../src/shared/classificationProtocol';
 import { activeApi, closeAllEditors, referenceFile, until, workspaceFile } from './helpers';
 
 function tabOf(match: (t: vscode.Tab) => boolean): { tab: vscode.Tab; group: vscode.TabGroup } | undefined {

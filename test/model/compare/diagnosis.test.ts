@@ -44,7 +44,7 @@ const model46 = loadModel(dla46);
 for (const c of CASES) {
   test(`diagnosis: ${c.name} is located and named first`, async () => {
     const dump = await buggyDump(model46, c.variations, c.name);
-    const report = await compare({ reference: dla46, dump, provider: 'cpu', local: false });
+    const { report } = await compare({ reference: dla46, dump, provider: 'cpu', local: false });
     assert.ok(report.firstDivergence, 'the mistake must diverge');
     if (typeof c.first === 'string') assert.equal(report.firstDivergence, c.first);
     else assert.match(report.firstDivergence!, c.first);
@@ -63,14 +63,14 @@ test('diagnosis: avgpool count_include_pad in a res2net block', async () => {
   const model = loadModel(ref);
   assert.equal(model.variant.name, 'dla60_res2net');
   const dump = await buggyDump(model, [{ kind: 'avgpool-exclude-pad' }], 'avgpool');
-  const report = await compare({ reference: ref, dump, provider: 'cpu', local: false });
+  const { report } = await compare({ reference: ref, dump, provider: 'cpu', local: false });
   assert.match(report.firstDivergence ?? '', /^level2\.tree1\.(pool|conv3|bn3)/);
   assert.equal(report.diagnosis[0].cause, 'avgpool-count-pad', JSON.stringify(report.diagnosis));
 });
 
 test('no mistake: no divergence, no diagnosis', async () => {
   const dump = await buggyDump(model46, [], 'clean');
-  const report = await compare({ reference: dla46, dump, provider: 'cpu', local: false });
+  const { report } = await compare({ reference: dla46, dump, provider: 'cpu', local: false });
   assert.equal(report.firstDivergence, null);
   assert.deepEqual(report.diagnosis, []);
 });
@@ -81,7 +81,7 @@ test('an unknown cause (a perturbed weight) is reported as unknown, not guessed'
   const scaled = Float32Array.from(w.data as Float32Array, (x) => x * 1.05);
   weights.set('level2.tree1.conv2.weight', { ...w, data: scaled });
   const dump = await buggyDump({ ...model46, weights }, [], 'perturbed');
-  const report = await compare({ reference: dla46, dump, provider: 'cpu', local: false });
+  const { report } = await compare({ reference: dla46, dump, provider: 'cpu', local: false });
   assert.equal(report.firstDivergence, 'level2.tree1.conv2');
   assert.equal(report.diagnosis[0].cause, 'unknown');
   assert.ok(report.diagnosis.length > 1, 'the hypotheses tried are listed with their residuals');
@@ -89,7 +89,7 @@ test('an unknown cause (a perturbed weight) is reported as unknown, not guessed'
 
 test('local error separates inherited from added error', async () => {
   const dump = await buggyDump(model46, [{ kind: 'drop-relu', at: 'level3.tree2.tree1' }], 'local');
-  const report = await compare({ reference: dla46, dump, provider: 'cpu', diagnose: false });
+  const { report } = await compare({ reference: dla46, dump, provider: 'cpu', diagnose: false });
   const block = report.layers.find((l) => l.name === 'level3.tree2.tree1')!;
   const downstream = report.layers.find((l) => l.name === 'level3.tree2.tree2')!;
   assert.equal(block.local?.pass, false, 'the block with the mistake adds error itself');
@@ -107,7 +107,7 @@ test('a dump fed BGR input while --input gives the RGB one: the input itself div
   fs.writeFileSync(dump, writeNpz(r.records));
   const rgb = path.join(tmp, 'rgb-input.npz');
   fs.writeFileSync(rgb, writeNpz([['input', input.tensor]]));
-  const report = await compare({ reference: dla46, dump, input: rgb, provider: 'cpu', local: false });
+  const { report } = await compare({ reference: dla46, dump, input: rgb, provider: 'cpu', local: false });
   assert.equal(report.firstDivergence, 'input');
   assert.equal(report.diagnosis[0].cause, 'bgr-input');
 });
@@ -122,7 +122,7 @@ test('a record with another shape is the first divergence, and the diagnosis doe
   records.set('level2.tree1.conv2', { dtype: 'float32', shape: [n, c, h - 1, w - 1], data: smaller });
   const dump = path.join(tmp, 'shape.npz');
   fs.writeFileSync(dump, writeNpz(records));
-  const report = await compare({ reference: dla46, dump, provider: 'cpu', local: false });
+  const { report } = await compare({ reference: dla46, dump, provider: 'cpu', local: false });
   assert.equal(report.firstDivergence, 'level2.tree1.conv2');
   assert.deepEqual(report.unmatched.shapeMismatch.map((m) => m.name), ['level2.tree1.conv2']);
   assert.equal(report.diagnosis[0].cause, 'unknown');

@@ -100,7 +100,7 @@ describe('HTML report', () => {
       const run = await forwardTaps(loadModel(reference), input.tensor, { provider: 'cpu', variations: [{ kind: 'bn-epsilon', epsilon: 1e-3, at: 'level3' }] });
       const dump = path.join(tmp, 'dla46_c_bn_eps_level3.npz');
       fs.writeFileSync(dump, writeNpz(run.records));
-      report = await compare({ reference, dump, provider: 'cpu' });
+      ({ report } = await compare({ reference, dump, provider: 'cpu' }));
       assert.match(report.firstDivergence ?? '', /^level3\./);
       assert.equal(report.diagnosis[0]?.cause, 'bn-eps');
       const t0 = performance.now();

@@ -110,7 +110,7 @@ describe('an ONNX export as the candidate', { skip: skipWithoutTorch() }, () => 
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
   it('the faithful export matches every layer it exposes', async () => {
-    const report = await compare({ reference: referencePath('dla46_c.pth'), candidate: exported('good.onnx'), input: input(), provider: 'cpu', local: false });
+    const { report } = await compare({ reference: referencePath('dla46_c.pth'), candidate: exported('good.onnx'), input: input(), provider: 'cpu', local: false });
     assert.equal(report.firstDivergence, null);
     assert.equal(report.candidate.kind, 'onnx');
     assert.equal(report.weights, null);
@@ -125,7 +125,7 @@ describe('an ONNX export as the candidate', { skip: skipWithoutTorch() }, () => 
   });
 
   it('BatchNorm eps 1e-3 inside level3.tree2 is caught there and diagnosed as bn-eps', async () => {
-    const report = await compare({ reference: referencePath('dla46_c.pth'), candidate: exported('eps.onnx'), input: input(), provider: 'cpu', local: false });
+    const { report } = await compare({ reference: referencePath('dla46_c.pth'), candidate: exported('eps.onnx'), input: input(), provider: 'cpu', local: false });
     const first = report.firstDivergence;
     assert.ok(first?.startsWith('level3.tree2.'), `first divergence ${first} lies in level3.tree2`);
     const firstIndex = report.layers.findIndex((l) => l.name === first);

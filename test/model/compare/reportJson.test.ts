@@ -26,7 +26,7 @@ test('report JSON: headline fields per layer, diagnosis, provider; NaN survives 
   poisoned.set('logits', { ...logits, data });
   const dump = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dla-json-')), 'dump.npz');
   fs.writeFileSync(dump, writeNpz(poisoned));
-  const report = await compare({ reference: ref, dump, provider: 'cpu', local: false });
+  const { report } = await compare({ reference: ref, dump, provider: 'cpu', local: false });
 
   const json = JSON.parse(reportToJson(report));
   assert.equal(json.firstDivergence, 'base_layer.1');

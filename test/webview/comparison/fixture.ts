@@ -2,8 +2,8 @@ import type { CompareReport, DiffMetrics, LayerResult, TensorStats } from '../..
 import { buildModuleTree } from '../../../src/model/dla/moduleTree';
 import { recordOrder } from '../../../src/model/dla/onnxGraph';
 import { variantByName } from '../../../src/model/dla/variants';
-import type { ComparisonData } from '../../../src/shared/protocol';
-import { toComparisonData } from '../../../src/shared/viewModel';
+import type { ComparisonData } from '../../../src/shared/comparisonProtocol';
+import { toComparisonData } from '../../../src/model/compare/viewModel';
 
 /**
  * A dla60 comparison with every record of timm's hook order, numbers made up but shaped like a

@@ -1,3 +1,4 @@
+import type { ViewLayer } from '../../../src/shared/comparisonProtocol';
 import * as assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { HEAD_ID, buildTreeData, pathTo, subtreeFails, type TreeNodeData } from '../../../src/webview/comparison/treeData';
@@ -39,15 +40,22 @@ describe('treeData', () => {
   test('aggregation facts: level_root trees (IDA) and what each root concatenates (HDA)', () => {
     assert.equal(find(root, 'level2')!.levelRoot, false);
     assert.equal(find(root, 'level3')!.levelRoot, true);
-    assert.deepEqual(find(root, 'level3.tree2.root')!.rootInputs, ['level3.tree2.tree2', 'level3.tree2.tree1', 'level3.downsample', 'level3.tree1']);
+    // The stage input of the level_root tree is the IDA edge; the subtrees' outputs are HDA edges.
+    assert.deepEqual(find(root, 'level3.tree2.root')!.rootInputs, [
+      { id: 'level3.tree2.tree2', edge: 'hda' }, { id: 'level3.tree2.tree1', edge: 'hda' },
+      { id: 'level3.downsample', edge: 'ida' }, { id: 'level3.tree1', edge: 'hda' },
+    ]);
+    // level2 is no level_root: its root aggregates its subtrees only.
+    assert.ok(find(root, 'level2.root')!.rootInputs.every((r) => r.edge === 'hda'));
   });
 
-  test('subtreeFails: a stage fails when anything below it does, at the tolerance asked', () => {
-    assert.equal(subtreeFails(find(root, 'level2')!, 1e-3), false);
-    assert.equal(subtreeFails(find(root, 'level3')!, 1e-3), true);
-    assert.equal(subtreeFails(root, 1e-3), true);
-    // Loosen the tolerance past every error: nothing fails.
-    assert.equal(subtreeFails(root, 1), false);
+  test('subtreeFails: a stage fails when anything below it does, by the verdicts given', () => {
+    const byReport = (l: ViewLayer) => !l.diff.pass;
+    assert.equal(subtreeFails(find(root, 'level2')!, byReport), false);
+    assert.equal(subtreeFails(find(root, 'level3')!, byReport), true);
+    assert.equal(subtreeFails(root, byReport), true);
+    // Nothing fails: nothing is kept.
+    assert.equal(subtreeFails(root, () => false), false);
   });
 
   test('pathTo follows module paths, through the head group', () => {

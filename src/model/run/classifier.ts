@@ -1,14 +1,25 @@
 import * as fs from 'fs';
-import { buildFastGraph } from '../model/dla/onnxGraph';
-import { loadModel } from '../model/run/loadModel';
-import { topK } from '../model/run/labels';
-import { presetByName, preprocessImage } from '../model/run/preprocess';
-import { createSession, describeSession, releaseSession, run, type RunnerSession } from '../model/run/session';
-import type { ClassificationData } from '../shared/protocol';
-import type { PreprocessingSetting, ProviderSetting } from './config';
+import { buildFastGraph } from '../dla/onnxGraph';
+import { loadModel } from './loadModel';
+import { topK, type Prediction } from './labels';
+import { presetByName, preprocessImage } from './preprocess';
+import { createSession, describeSession, releaseSession, run, type ProviderSetting, type RunnerSession } from './session';
 
-/** A classification as the result page shows it, less the thumbnail the panel adds. */
-export type Classification = Omit<ClassificationData, 'thumbnail'>;
+/** One image classified: the top-5, what computed it, and how long each step took. */
+export interface Classification {
+  readonly image: string;
+  readonly checkpoint: string;
+  readonly variant: string;
+  readonly preset: string;
+  readonly presetDescription: string;
+  /** The provider that ran ('cpu', 'cuda', 'webgpu'). */
+  readonly provider: string;
+  /** "cpu (cuda failed: …)" */
+  readonly providerDetail: string;
+  /** Best first. */
+  readonly top: readonly Prediction[];
+  readonly timingsMs: { readonly load: number; readonly preprocess: number; readonly inference: number };
+}
 
 interface Loaded {
   readonly key: string;
@@ -17,14 +28,14 @@ interface Loaded {
 }
 
 /**
- * Classify Image's model: the checkpoint read once, turned into the fast ONNX graph (BatchNorm
+ * Classify Image's model (in the engine process): the checkpoint read once, turned into the fast ONNX graph (BatchNorm
  * folded) and kept in one onnxruntime session until the checkpoint, its mtime or the provider
  * setting changes, so that classifying a second image costs only preprocessing and inference.
  */
 export class Classifier {
   private loaded: Loaded | undefined;
 
-  async classify(imageFile: string, checkpoint: string, preset: PreprocessingSetting, provider: ProviderSetting): Promise<Classification> {
+  async classify(imageFile: string, checkpoint: string, preset: string, provider: ProviderSetting): Promise<Classification> {
     let t = performance.now();
     const model = await this.load(checkpoint, provider);
     const load = performance.now() - t;

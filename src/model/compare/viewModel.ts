@@ -1,14 +1,14 @@
-import type { CompareReport, LayerResult } from '../model/compare/types';
-import { buildModuleTree, type ModuleNode } from '../model/dla/moduleTree';
-import { variantByName } from '../model/dla/variants';
-import type { ComparisonData, ViewLayer, ViewModule } from './protocol';
+import type { ComparisonData, ComparisonView, ViewLayer } from '../../shared/comparisonProtocol';
+import type { ViewModule } from '../../shared/moduleView';
+import { buildModuleTree, type ModuleNode } from '../dla/moduleTree';
+import { variantByName } from '../dla/variants';
+import type { CompareReport, LayerResult } from './types';
 
 /**
- * Model vocabulary -> protocol vocabulary, for both producers of a comparison page: the extension
- * host (the webview) and the HTML report (src/model/compare/htmlReport.ts). Host side only: it
- * imports model code, so the webview bundle never imports this file (it sees protocol.ts alone).
- * The protocol mirrors the model types structurally; the assignments below are the compile-time
- * check that the two have not drifted apart.
+ * Report vocabulary -> page vocabulary, for both producers of a comparison page: the extension
+ * (its webview) and the HTML report (htmlReport.ts). The page's protocol mirrors the model types
+ * structurally; the assignments below are the compile-time check that they have not drifted apart.
+ * Nothing is decided here: the verdicts are the report's.
  */
 
 const _layerFits: (l: LayerResult) => ViewLayer = (l) => l;
@@ -22,7 +22,7 @@ export function toViewModule(n: ModuleNode): ViewModule {
     role: n.role,
     calls: n.calls,
     children: n.children.map(toViewModule),
-    ...(n.rootInputs ? { rootInputs: [...n.rootInputs] } : {}),
+    ...(n.rootInputs ? { rootInputs: n.rootInputs.map((r) => ({ id: r.id, edge: r.edge })) } : {}),
     ...(n.tree ? { levelRoot: n.tree.levelRoot } : {}),
   };
 }
@@ -44,27 +44,30 @@ export function reportVariant(report: CompareReport): string {
   return v;
 }
 
-export function toComparisonData(
-  report: CompareReport, title: string, detailAvailable: boolean, restoreKey: string, tree?: ModuleNode,
-): ComparisonData {
+/** The page's view of a report (everything but the host's title, detail availability and restore key). */
+export function toComparisonView(report: CompareReport, tree?: ModuleNode): ComparisonView {
   const variant = reportVariant(report);
-  const tolerance = report.tolerance.mode === 'scaled-max' ? report.tolerance.tol : report.tolerance.atol;
   return {
-    title,
     variant,
     reference: report.reference,
     candidate: report.candidate,
     input: report.input,
     provider: report.provider,
-    tolerance,
+    rule: report.tolerance,
     tree: toViewModule(tree ?? moduleTreeOf(variant)),
     layers: report.layers,
     firstDivergence: report.firstDivergence,
+    // Reports written before shape mismatches carried their place: at the end of the order.
+    unpaired: report.unmatched.shapeMismatch.map((m) => ({ name: m.name, index: m.index ?? report.layers.length })),
     uncovered: report.uncovered,
     notes: report.notes ?? [],
     diagnosis: report.diagnosis,
     timingsMs: report.timingsMs,
-    detailAvailable,
-    restoreKey,
   };
+}
+
+export function toComparisonData(
+  report: CompareReport, title: string, detailAvailable: boolean, restoreKey: string, tree?: ModuleNode,
+): ComparisonData {
+  return { ...toComparisonView(report, tree), title, detailAvailable, restoreKey };
 }

@@ -1,6 +1,5 @@
-import type { Tensor } from '../../model/tensor';
-import { toFloat32 } from '../../model/tensor';
-import { MAX_HISTOGRAM_BINS, type LayerDetailData } from '../../shared/protocol';
+import { MAX_HISTOGRAM_BINS, type LayerDetailData } from '../../shared/comparisonProtocol';
+import { toFloat32, type Tensor } from '../tensor';
 
 /**
  * What the detail pane shows for one record, computed on demand from the two activations:

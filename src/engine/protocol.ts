@@ -1,0 +1,122 @@
+/**
+ * The one protocol between the extension host and the engine process: every model call the
+ * extension makes is a method here, with its parameters, its result and the progress it reports.
+ * The host sends `call`s and `cancel`s; the engine answers each call with exactly one `result` or
+ * `error`, and may send `progress` for it before that. Both ends are compiled from this file, so a
+ * call with the wrong parameters, or a result read as the wrong type, does not compile.
+ *
+ * Messages cross a Node IPC channel with 'advanced' serialization (structured clone): typed
+ * arrays (the detail pane's per-channel errors) cross as binary, not as JSON arrays of numbers.
+ * Results are what the views show (the shared page vocabulary) plus the report itself.
+ */
+import type { CompareReport } from '../model/compare/types';
+import type { ProviderSetting } from '../model/run/providers';
+import type { CheckpointData } from '../shared/checkpointProtocol';
+import type { ClassificationData } from '../shared/classificationProtocol';
+import type { ComparisonView, LayerDetailData, ViewTensorStats } from '../shared/comparisonProtocol';
+import type { ToleranceRule } from '../shared/tolerance';
+
+export type { CompareReport, ProviderSetting };
+
+export interface CompareParams {
+  readonly reference: string;
+  readonly candidate?: string;
+  readonly dump?: string;
+  /** An image (through `preset`) or an .npz holding `input`; absent: the dump's input, else the seeded tensor. */
+  readonly input?: string;
+  readonly preset: string;
+  readonly seed: number;
+  readonly tolerance: ToleranceRule;
+  readonly provider: ProviderSetting;
+}
+
+/** A comparison the engine holds on to: the report, the page's view of it, and a handle for its records. */
+export interface ComparisonResult {
+  readonly report: CompareReport;
+  readonly view: ComparisonView;
+  /** Ask layerDetail with it; absent when no side's records can be had. */
+  readonly handle?: number;
+  /** Why per-record details cannot be shown, when they cannot. */
+  readonly detailUnavailable?: string;
+}
+
+export interface EngineMethods {
+  /** dla-lens compare; progress is the step being run ("Running dla60 (reference) on …"). */
+  compare: { params: CompareParams; result: ComparisonResult; progress: string };
+  /** A report JSON read back (DLA: Open Report, a reloaded window), its sides rebuilt from their files where they still exist. */
+  openReport: { params: { file: string; provider: ProviderSetting }; result: ComparisonResult; progress: never };
+  /** The report as JSON (reopenable) or as the self-contained HTML page. */
+  writeReport: { params: { report: CompareReport; format: 'json' | 'html'; file: string }; result: null; progress: never };
+  /** Per-channel errors and histograms of one record; both sides' records fetched (re-run once) on demand. */
+  layerDetail: { params: { handle: number; layer: string; bins: number }; result: LayerDetailData; progress: never };
+  releaseComparison: { params: { handle: number }; result: null; progress: never };
+  /** What the checkpoint editor shows. Tensor data is not read. */
+  inspectCheckpoint: { params: { file: string }; result: CheckpointData; progress: never };
+  /** One tensor's statistics (the checkpoint editor's hover); the file's tensors stay read until released. */
+  tensorStats: { params: { file: string; name: string }; result: ViewTensorStats; progress: never };
+  releaseCheckpoint: { params: { file: string }; result: null; progress: never };
+  /** Classify Image: the top-5, how it was computed, and a thumbnail of the image. */
+  classify: {
+    params: { image: string; checkpoint: string; preset: string; provider: ProviderSetting };
+    result: ClassificationData; progress: never;
+  };
+}
+
+export type Method = keyof EngineMethods;
+export type ParamsOf<M extends Method> = EngineMethods[M]['params'];
+export type ResultOf<M extends Method> = EngineMethods[M]['result'];
+export type ProgressOf<M extends Method> = EngineMethods[M]['progress'];
+
+// #region host -> engine
+export interface CallMessage<M extends Method = Method> {
+  readonly kind: 'call';
+  readonly id: number;
+  readonly method: M;
+  readonly params: ParamsOf<M>;
+}
+export interface CancelMessage {
+  readonly kind: 'cancel';
+  readonly id: number;
+}
+export type ToEngine = CallMessage | CancelMessage;
+// #endregion
+
+// #region engine -> host
+export interface ProgressMessage {
+  readonly kind: 'progress';
+  readonly id: number;
+  readonly value: unknown;
+}
+export interface ResultMessage {
+  readonly kind: 'result';
+  readonly id: number;
+  readonly result: unknown;
+}
+/** `name` keeps the error's class across the boundary: CancelledError, FormatError, UsageError, … */
+export interface ErrorMessage {
+  readonly kind: 'error';
+  readonly id: number;
+  readonly error: { readonly name: string; readonly message: string; readonly stack?: string };
+}
+/** Something for the output channel, not tied to a call. */
+export interface LogMessage {
+  readonly kind: 'log';
+  readonly level: 'info' | 'error';
+  readonly message: string;
+}
+/** Sent once, when the engine has loaded its native modules and takes calls. */
+export interface ReadyMessage {
+  readonly kind: 'ready';
+  readonly pid: number;
+}
+export type FromEngine = ProgressMessage | ResultMessage | ErrorMessage | LogMessage | ReadyMessage;
+// #endregion
+
+const METHODS: Record<Method, true> = {
+  compare: true, openReport: true, writeReport: true, layerDetail: true, releaseComparison: true,
+  inspectCheckpoint: true, tensorStats: true, releaseCheckpoint: true, classify: true,
+};
+
+export function isMethod(x: unknown): x is Method {
+  return typeof x === 'string' && Object.prototype.hasOwnProperty.call(METHODS, x);
+}

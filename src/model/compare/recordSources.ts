@@ -1,0 +1,135 @@
+import * as fs from 'fs';
+import { toTimmNames, toTimmRecordNames } from '../dla/keymap';
+import { readCheckpoint } from '../formats/registry';
+import { forwardTaps } from '../run/forward';
+import { loadModel, type LoadedModel } from '../run/loadModel';
+import type { ModelInput } from '../run/inputSource';
+import type { ProviderSetting } from '../run/session';
+import type { Checkpoint, Tensor } from '../tensor';
+import { runOnnxCandidate } from './onnxCandidate';
+import { resolveInputSpec } from './inputSpec';
+import type { CompareReport, SideInfo } from './types';
+
+/**
+ * Where one side's records (activations) come from after a comparison, so that whatever shows
+ * them (the detail pane, a diagnosis view) asks the side for a record by key and never rebuilds the
+ * side itself. The compare engine keeps only summaries; a side re-runs its model once on the
+ * comparison's own input when a record is first asked for, or reads its dump, under the same
+ * record names the comparison used (Paddle's `pool` is `global_pool.pool` here too).
+ */
+export interface RecordSource {
+  /** What the records are, for messages ("dla60.pth re-run on probe.png (timm)"). */
+  readonly description: string;
+  /** The record, or undefined when the side does not record it. */
+  get(name: string): Promise<Tensor | undefined>;
+  /** Drops the records held in memory (they are recomputed if asked for again). */
+  release(): void;
+}
+
+/** A dump's records, renamed to timm keys exactly as the comparison renamed them. */
+export class DumpRecords implements RecordSource {
+  private records: ReadonlyMap<string, Tensor> | undefined;
+  constructor(readonly file: string, records?: ReadonlyMap<string, Tensor>) {
+    this.records = records;
+  }
+  get description(): string {
+    return this.file;
+  }
+  async get(name: string): Promise<Tensor | undefined> {
+    this.records ??= dumpRecords(readCheckpoint(this.file));
+    return this.records.get(name);
+  }
+  release(): void {
+    this.records = undefined;
+  }
+}
+
+export function dumpRecords(dump: Checkpoint): Map<string, Tensor> {
+  return toTimmRecordNames(dump.tensors).tensors;
+}
+
+/** Runs a model once with every record exposed, when a record is first asked for. */
+export class ModelRecords implements RecordSource {
+  private records: Promise<ReadonlyMap<string, Tensor>> | undefined;
+  constructor(
+    private readonly model: () => LoadedModel,
+    private readonly input: ModelInput,
+    private readonly provider: ProviderSetting,
+    readonly description: string,
+  ) {}
+  async get(name: string): Promise<Tensor | undefined> {
+    this.records ??= forwardTaps(this.model(), this.input.tensor, { provider: this.provider }).then((r) => r.records);
+    return (await this.records).get(name);
+  }
+  release(): void {
+    this.records = undefined;
+  }
+}
+
+/** An ONNX export, run with every tensor exposed and mapped to record keys, when first asked. */
+export class OnnxRecords implements RecordSource {
+  private records: Promise<ReadonlyMap<string, Tensor>> | undefined;
+  constructor(
+    readonly file: string,
+    private readonly reference: () => LoadedModel,
+    private readonly input: ModelInput,
+    private readonly provider: ProviderSetting,
+  ) {}
+  get description(): string {
+    return this.file;
+  }
+  async get(name: string): Promise<Tensor | undefined> {
+    this.records ??= runOnnxCandidate(this.file, this.reference().tree, this.input.tensor, { provider: this.provider }).then((r) => r.records);
+    return (await this.records).get(name);
+  }
+  release(): void {
+    this.records = undefined;
+  }
+}
+
+/** The candidate's weights run as the reference's architecture (the compare's own rule for a checkpoint candidate). */
+export function candidateModel(reference: LoadedModel, candidate: Checkpoint): LoadedModel {
+  return { ...reference, checkpoint: candidate, weights: toTimmNames(candidate.tensors).tensors };
+}
+
+/** Both sides of a comparison, and the input they ran on. */
+export interface ComparisonSources {
+  readonly input: ModelInput;
+  readonly reference: RecordSource;
+  /** Absent when the candidate cannot be run (weights missing or of the wrong shape). */
+  readonly candidate?: RecordSource;
+}
+
+/**
+ * The sources of a report read back from disk (a reopened window): each side rebuilt from its
+ * file, on the input the report names. Throws, saying what is gone, when that cannot be done.
+ */
+export async function sourcesForReport(report: CompareReport, provider: ProviderSetting): Promise<ComparisonSources> {
+  if (!report.inputSpec) throw new Error('The report does not say how its input was made (it predates DLA Lens 0.2), so its activations cannot be recomputed.');
+  for (const side of [report.reference, report.candidate]) {
+    if (!fs.existsSync(side.file)) throw new Error(`${side.file} is gone, so its activations cannot be recomputed.`);
+  }
+  const input = await resolveInputSpec(report.inputSpec);
+  let ref: LoadedModel | undefined;
+  const reference = (): LoadedModel => (ref ??= loadModel(report.reference.file));
+  return {
+    input,
+    reference: new ModelRecords(reference, input, provider, sideDescription(report.reference, input)),
+    candidate: candidateSource(report.candidate, reference, input, provider),
+  };
+}
+
+function candidateSource(side: SideInfo, reference: () => LoadedModel, input: ModelInput, provider: ProviderSetting): RecordSource | undefined {
+  switch (side.kind) {
+    case 'dump': return new DumpRecords(side.file);
+    case 'onnx': return new OnnxRecords(side.file, reference, input, provider);
+    case 'checkpoint':
+      return side.variant === null
+        ? undefined
+        : new ModelRecords(() => candidateModel(reference(), readCheckpoint(side.file)), input, provider, sideDescription(side, input));
+  }
+}
+
+export function sideDescription(side: Pick<SideInfo, 'file'>, input: ModelInput): string {
+  return `${side.file} re-run on ${input.source}`;
+}

@@ -1,0 +1,113 @@
+/**
+ * The checkpoint editor page's protocol: what a checkpoint file holds (format, detected variant
+ * and why, the module tree, every tensor's name and shape, key problems), and a tensor's
+ * statistics on hover, computed by the engine when first asked for.
+ */
+import type { PageProtocol, RequestBase } from './channel';
+import { unknownType } from './channel';
+import type { ViewTensorStats } from './comparisonProtocol';
+import { checkModule, type ViewModule } from './moduleView';
+import { arr, int, num, numbers, obj, str, strings, type Obj } from './validate';
+
+export interface CheckpointTensor {
+  readonly name: string;
+  readonly dtype: string;
+  readonly shape: readonly number[];
+}
+
+export interface CheckpointData {
+  readonly file: string;
+  readonly format: string;
+  readonly variant: string | null;
+  readonly variantReason: string;
+  readonly parameters: number;
+  readonly tensors: readonly CheckpointTensor[];
+  /** The module tree of the detected variant, or null when none was detected. */
+  readonly tree: ViewModule | null;
+  readonly missing: readonly { readonly name: string; readonly expected: readonly number[] }[];
+  readonly unexpected: readonly { readonly name: string; readonly shape: readonly number[] }[];
+  readonly mismatched: readonly { readonly name: string; readonly expected: readonly number[]; readonly found: readonly number[] }[];
+  readonly knownUnused: readonly string[];
+  readonly renamed: readonly (readonly [string, string])[];
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly readMs: number;
+}
+
+export interface ReadyRequest extends RequestBase { readonly type: 'ready' }
+export interface GetTensorStatsRequest extends RequestBase { readonly type: 'getTensorStats'; readonly name: string }
+export type CheckpointRequest = ReadyRequest | GetTensorStatsRequest;
+
+export interface CheckpointDataReply { readonly type: 'checkpointData'; readonly inReplyTo: number; readonly data: CheckpointData }
+export interface TensorStatsReply {
+  readonly type: 'tensorStats';
+  readonly inReplyTo: number;
+  readonly name: string;
+  readonly stats: ViewTensorStats;
+}
+export interface CheckpointReplies {
+  readonly ready: CheckpointDataReply;
+  readonly getTensorStats: TensorStatsReply;
+}
+
+/** The checkpoint page pushes nothing and is pushed nothing. */
+export type CheckpointPush = never;
+export type CheckpointNotification = never;
+
+function checkStats(v: unknown, where: string): void {
+  const o = obj(v, where);
+  numbers(o, 'shape', where);
+  for (const k of ['mean', 'std', 'min', 'max', 'absMax', 'nan', 'inf']) num(o, k, where);
+}
+
+function checkCheckpoint(v: unknown, where: string): void {
+  const o = obj(v, where);
+  str(o, 'file', where);
+  str(o, 'format', where);
+  if (o.variant !== null) str(o, 'variant', where);
+  str(o, 'variantReason', where);
+  num(o, 'parameters', where);
+  arr(o, 'tensors', where).forEach((t, i) => {
+    const w = `${where}.tensors[${i}]`;
+    const to = obj(t, w);
+    str(to, 'name', w);
+    str(to, 'dtype', w);
+    numbers(to, 'shape', w);
+  });
+  if (o.tree !== null) checkModule(o.tree, `${where}.tree`);
+  for (const list of ['missing', 'unexpected', 'mismatched']) {
+    arr(o, list, where).forEach((m, i) => str(obj(m, `${where}.${list}[${i}]`), 'name', `${where}.${list}[${i}]`));
+  }
+  strings(o, 'knownUnused', where);
+  arr(o, 'renamed', where);
+  obj(o.metadata, `${where}.metadata`);
+  num(o, 'readMs', where);
+}
+
+const PAGE = 'checkpoint';
+
+function parseToPage(raw: unknown): CheckpointReplies[keyof CheckpointReplies] {
+  const o: Obj = obj(raw, `to the ${PAGE} page`);
+  const type = str(o, 'type', `to the ${PAGE} page`);
+  switch (type) {
+    case 'checkpointData': int(o, 'inReplyTo', type); checkCheckpoint(o.data, `${type}.data`); break;
+    case 'tensorStats': int(o, 'inReplyTo', type); str(o, 'name', type); checkStats(o.stats, `${type}.stats`); break;
+    default: unknownType(PAGE, 'sent to', type);
+  }
+  return o as unknown as CheckpointReplies[keyof CheckpointReplies];
+}
+
+function parseFromPage(raw: unknown): CheckpointRequest {
+  const o: Obj = obj(raw, `from the ${PAGE} page`);
+  const type = str(o, 'type', `from the ${PAGE} page`);
+  switch (type) {
+    case 'ready': int(o, 'messageId', type); break;
+    case 'getTensorStats': int(o, 'messageId', type); str(o, 'name', type); break;
+    default: unknownType(PAGE, 'sent by', type);
+  }
+  return o as unknown as CheckpointRequest;
+}
+
+export const checkpointProtocol: PageProtocol<CheckpointRequest, CheckpointReplies, CheckpointPush, CheckpointNotification> = {
+  page: PAGE, parseToPage, parseFromPage,
+};
+export type CheckpointProtocol = typeof checkpointProtocol;

@@ -1,0 +1,286 @@
+/**
+ * The comparison page's protocol (the extension's comparison view; the standalone HTML report
+ * validates its embedded data with the same checks). The payload mirrors
+ * src/model/compare/types.ts structurally (src/model/compare/viewModel.ts checks the assignment at
+ * compile time) so the page never imports model code. Verdicts (`pass`, `firstDivergence`) are the
+ * report's; the page re-applies the report's own rule (src/shared/tolerance.ts) only when the user
+ * edits its numbers.
+ */
+import type { PageProtocol, RequestBase } from './channel';
+import { unknownType } from './channel';
+import { checkModule, type ViewModule } from './moduleView';
+import type { ToleranceRule, UnpairedRecord } from './tolerance';
+import {
+  ProtocolError, arr, bool, int, num, numberRecord, numbers, obj, oneOf, str, strings, typed, type Obj,
+} from './validate';
+
+export interface ViewTensorStats {
+  readonly shape: readonly number[];
+  readonly mean: number;
+  readonly std: number;
+  readonly min: number;
+  readonly max: number;
+  readonly absMax: number;
+  readonly nan: number;
+  readonly inf: number;
+}
+
+export interface ViewDiffMetrics {
+  readonly maxAbs: number;
+  readonly meanAbs: number;
+  readonly relL2: number;
+  readonly cosine: number;
+  readonly bound: number;
+  readonly scaledMaxAbs: number;
+  readonly pass: boolean;
+  /** Allclose reports: the error envelope (see src/shared/tolerance.ts). */
+  readonly envelope?: readonly number[];
+}
+
+/** One record of the comparison (a hook key: module path, `#k` for the k-th call). */
+export interface ViewLayer {
+  readonly name: string;
+  readonly reference: ViewTensorStats;
+  readonly candidate: ViewTensorStats;
+  readonly diff: ViewDiffMetrics;
+  readonly local?: ViewDiffMetrics;
+}
+
+export interface ViewSide {
+  readonly file: string;
+  readonly format: string;
+  readonly kind: string;
+  readonly variant: string | null;
+}
+
+export interface ViewHypothesis {
+  readonly cause: string;
+  readonly at: string;
+  readonly residual: number;
+  readonly explanation: string;
+}
+
+export interface ComparisonData {
+  readonly title: string;
+  readonly variant: string;
+  readonly reference: ViewSide;
+  readonly candidate: ViewSide;
+  readonly input: { readonly source: string; readonly shape: readonly number[] };
+  readonly provider: string;
+  /** The rule the report was computed with; the view edits its numbers, never its kind. */
+  readonly rule: ToleranceRule;
+  readonly tree: ViewModule;
+  /** Execution order. */
+  readonly layers: readonly ViewLayer[];
+  /** The report's verdict. */
+  readonly firstDivergence: string | null;
+  /** Records whose shapes differ: they diverge under any rule, at their place in the order. */
+  readonly unpaired: readonly UnpairedRecord[];
+  readonly uncovered: readonly string[];
+  /** Facts about the comparison itself (e.g. an ONNX candidate's weights were not compared). */
+  readonly notes: readonly string[];
+  readonly diagnosis: readonly ViewHypothesis[];
+  readonly timingsMs: Readonly<Record<string, number>>;
+  /** Whether the host can still answer getLayerDetail (the engine holds or can recompute both sides' records). */
+  readonly detailAvailable: boolean;
+  /** Opaque token the page keeps in its state; the host reopens the comparison from it after a reload. */
+  readonly restoreKey: string;
+}
+
+/** What a comparison page shows of a report; the host adds what only it knows (title, detail, restore key). */
+export type ComparisonView = Omit<ComparisonData, 'title' | 'detailAvailable' | 'restoreKey'>;
+
+export interface Histogram {
+  /** Edges: `bins` equal bins between lo and hi. */
+  readonly lo: number;
+  readonly hi: number;
+  readonly reference: Uint32Array;
+  readonly candidate: Uint32Array;
+}
+
+export interface LayerDetailData {
+  readonly layer: string;
+  /** max |a-b| of each channel (dimension 1). */
+  readonly channelMaxAbs: Float32Array;
+  /** mean |a-b| of each channel. */
+  readonly channelMeanAbs: Float32Array;
+  /** Value histograms of both sides over the same bins. */
+  readonly values: Histogram;
+}
+
+export const MAX_HISTOGRAM_BINS = 256;
+
+/**
+ * The standalone HTML report (src/model/compare/htmlReport.ts) carries its ComparisonData, as JSON,
+ * in `<script type="application/json" id="dla-report-data">`; its page script reads it from there.
+ */
+export const REPORT_DATA_ELEMENT_ID = 'dla-report-data';
+
+// #region page -> host
+export interface ReadyRequest extends RequestBase { readonly type: 'ready' }
+export interface GetLayerDetailRequest extends RequestBase {
+  readonly type: 'getLayerDetail';
+  readonly layer: string;
+  /** Number of histogram bins wanted (1..MAX_HISTOGRAM_BINS). */
+  readonly bins: number;
+}
+export interface ExportReportRequest extends RequestBase {
+  readonly type: 'exportReport';
+  readonly format: 'json' | 'html';
+}
+export type ComparisonRequest = ReadyRequest | GetLayerDetailRequest | ExportReportRequest;
+
+/** How long a render took (logged in the output channel, read by tests). */
+export interface RenderedNotification {
+  readonly type: 'rendered';
+  readonly what: 'layout' | 'recolour';
+  readonly nodes: number;
+  readonly ms: number;
+}
+// #endregion
+
+// #region host -> page
+export interface ComparisonDataReply { readonly type: 'comparisonData'; readonly inReplyTo: number; readonly data: ComparisonData }
+export interface LayerDetailReply { readonly type: 'layerDetail'; readonly inReplyTo: number; readonly detail: LayerDetailData }
+export interface DoneReply {
+  readonly type: 'done';
+  readonly inReplyTo: number;
+  /** What was done, for the page to show ("Saved report.json"). */
+  readonly message: string;
+}
+export interface ComparisonReplies {
+  readonly ready: ComparisonDataReply;
+  readonly getLayerDetail: LayerDetailReply;
+  readonly exportReport: DoneReply;
+}
+/** A new comparison replaces the one shown. */
+export interface ComparisonChangedPush { readonly type: 'comparisonChanged'; readonly data: ComparisonData }
+/** Select and reveal a module (from a command or a test). */
+export interface RevealModulePush { readonly type: 'revealModule'; readonly id: string }
+export type ComparisonPush = ComparisonChangedPush | RevealModulePush;
+// #endregion
+
+function checkStats(v: unknown, where: string): void {
+  const o = obj(v, where);
+  numbers(o, 'shape', where);
+  for (const k of ['mean', 'std', 'min', 'max', 'absMax', 'nan', 'inf']) num(o, k, where);
+}
+function checkDiff(v: unknown, where: string): void {
+  const o = obj(v, where);
+  for (const k of ['maxAbs', 'meanAbs', 'relL2', 'cosine', 'bound', 'scaledMaxAbs']) num(o, k, where);
+  bool(o, 'pass', where);
+  if (o.envelope !== undefined) numbers(o, 'envelope', where);
+}
+function checkSide(v: unknown, where: string): void {
+  const o = obj(v, where);
+  str(o, 'file', where);
+  str(o, 'format', where);
+  str(o, 'kind', where);
+  if (o.variant !== null) str(o, 'variant', where);
+}
+function checkRule(v: unknown, where: string): void {
+  const o = obj(v, where);
+  const mode = oneOf(o, 'mode', ['scaled-max', 'allclose'] as const, where);
+  if (mode === 'scaled-max') num(o, 'tol', where);
+  else {
+    num(o, 'atol', where);
+    num(o, 'rtol', where);
+  }
+}
+
+/** The checks of a ComparisonData wherever it arrives (a message, or a report's embedded JSON). */
+export function checkComparisonData(v: unknown, where: string): ComparisonData {
+  const o = obj(v, where);
+  str(o, 'title', where);
+  str(o, 'variant', where);
+  checkSide(o.reference, `${where}.reference`);
+  checkSide(o.candidate, `${where}.candidate`);
+  const input = obj(o.input, `${where}.input`);
+  str(input, 'source', `${where}.input`);
+  numbers(input, 'shape', `${where}.input`);
+  str(o, 'provider', where);
+  checkRule(o.rule, `${where}.rule`);
+  checkModule(o.tree, `${where}.tree`);
+  arr(o, 'layers', where).forEach((l, i) => {
+    const w = `${where}.layers[${i}]`;
+    const lo = obj(l, w);
+    str(lo, 'name', w);
+    checkStats(lo.reference, `${w}.reference`);
+    checkStats(lo.candidate, `${w}.candidate`);
+    checkDiff(lo.diff, `${w}.diff`);
+    if (lo.local !== undefined) checkDiff(lo.local, `${w}.local`);
+  });
+  if (o.firstDivergence !== null) str(o, 'firstDivergence', where);
+  arr(o, 'unpaired', where).forEach((u, i) => {
+    const w = `${where}.unpaired[${i}]`;
+    const uo = obj(u, w);
+    str(uo, 'name', w);
+    int(uo, 'index', w);
+  });
+  strings(o, 'uncovered', where);
+  strings(o, 'notes', where);
+  arr(o, 'diagnosis', where).forEach((h, i) => {
+    const w = `${where}.diagnosis[${i}]`;
+    const ho = obj(h, w);
+    str(ho, 'cause', w);
+    str(ho, 'at', w);
+    num(ho, 'residual', w);
+    str(ho, 'explanation', w);
+  });
+  numberRecord(o.timingsMs, `${where}.timingsMs`);
+  bool(o, 'detailAvailable', where);
+  str(o, 'restoreKey', where);
+  return o as unknown as ComparisonData;
+}
+
+function checkLayerDetail(v: unknown, where: string): void {
+  const d = obj(v, where);
+  str(d, 'layer', where);
+  typed(d, 'channelMaxAbs', Float32Array, where);
+  typed(d, 'channelMeanAbs', Float32Array, where);
+  const h = obj(d.values, `${where}.values`);
+  num(h, 'lo', `${where}.values`);
+  num(h, 'hi', `${where}.values`);
+  typed(h, 'reference', Uint32Array, `${where}.values`);
+  typed(h, 'candidate', Uint32Array, `${where}.values`);
+}
+
+const PAGE = 'comparison';
+
+function parseToPage(raw: unknown): ComparisonReplies[keyof ComparisonReplies] | ComparisonPush {
+  const o: Obj = obj(raw, `to the ${PAGE} page`);
+  const type = str(o, 'type', `to the ${PAGE} page`);
+  switch (type) {
+    case 'comparisonData': int(o, 'inReplyTo', type); checkComparisonData(o.data, `${type}.data`); break;
+    case 'layerDetail': int(o, 'inReplyTo', type); checkLayerDetail(o.detail, `${type}.detail`); break;
+    case 'done': int(o, 'inReplyTo', type); str(o, 'message', type); break;
+    case 'comparisonChanged': checkComparisonData(o.data, `${type}.data`); break;
+    case 'revealModule': str(o, 'id', type); break;
+    default: unknownType(PAGE, 'sent to', type);
+  }
+  return o as unknown as ComparisonReplies[keyof ComparisonReplies] | ComparisonPush;
+}
+
+function parseFromPage(raw: unknown): ComparisonRequest | RenderedNotification {
+  const o: Obj = obj(raw, `from the ${PAGE} page`);
+  const type = str(o, 'type', `from the ${PAGE} page`);
+  switch (type) {
+    case 'ready': int(o, 'messageId', type); break;
+    case 'getLayerDetail': {
+      int(o, 'messageId', type);
+      str(o, 'layer', type);
+      const bins = int(o, 'bins', type);
+      if (bins < 1 || bins > MAX_HISTOGRAM_BINS) throw new ProtocolError(`Malformed message ${type}.bins: expected 1..${MAX_HISTOGRAM_BINS}, got ${bins}.`);
+      break;
+    }
+    case 'exportReport': int(o, 'messageId', type); oneOf(o, 'format', ['json', 'html'] as const, type); break;
+    case 'rendered': oneOf(o, 'what', ['layout', 'recolour'] as const, type); int(o, 'nodes', type); num(o, 'ms', type); break;
+    default: unknownType(PAGE, 'sent by', type);
+  }
+  return o as unknown as ComparisonRequest | RenderedNotification;
+}
+
+export const comparisonProtocol: PageProtocol<ComparisonRequest, ComparisonReplies, ComparisonPush, RenderedNotification> = {
+  page: PAGE, parseToPage, parseFromPage,
+};
+export type ComparisonProtocol = typeof comparisonProtocol;

@@ -1,0 +1,109 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { CancelledError, EngineClient, EngineCrashedError, EngineError } from '../../src/engine/client';
+import { compare } from '../../src/model/compare/compare';
+import { referencePath } from '../helpers/reference';
+
+/**
+ * The engine as the extension uses it: a real child process (src/engine/worker.ts, through tsx),
+ * real onnxruntime and real checkpoints. What is proved: results equal the model functions' own,
+ * progress arrives, a record's detail crosses as binary, errors keep their class and message,
+ * Cancel stops a comparison between its steps, and a crashed engine is reported and replaced.
+ */
+const WORKER = path.resolve(__dirname, '..', '..', 'src', 'engine', 'worker.ts');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dla-engine-'));
+
+function client(extra: Partial<ConstructorParameters<typeof EngineClient>[0]> = {}): EngineClient {
+  return new EngineClient({ entry: WORKER, execArgv: ['--import', 'tsx'], ...extra });
+}
+
+const clients: EngineClient[] = [];
+after(async () => {
+  await Promise.all(clients.map((c) => c.dispose()));
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('the engine process', { timeout: 300_000 }, () => {
+  const engine = client();
+  clients.push(engine);
+  const params = {
+    reference: referencePath('dla46_c.pth'), candidate: referencePath('dla46_c.pdparams'),
+    preset: 'timm', seed: 3, tolerance: { mode: 'scaled-max' as const, tol: 1e-3 }, provider: 'cpu' as const,
+  };
+
+  test('compare gives the report compare() gives, with progress, and a handle for record details', async () => {
+    const progress: string[] = [];
+    const result = await engine.call('compare', params, { onProgress: (p) => progress.push(p) });
+    const { report: direct } = await compare(params);
+    assert.equal(result.report.layers.length, direct.layers.length);
+    assert.deepEqual(result.report.layers.map((l) => [l.name, l.diff.maxAbs, l.diff.pass]), direct.layers.map((l) => [l.name, l.diff.maxAbs, l.diff.pass]));
+    assert.equal(result.report.firstDivergence, null);
+    assert.deepEqual(result.report.inputSpec, { kind: 'seeded', seed: 3, size: 224 });
+    assert.ok(progress.some((p) => /^Reading dla46_c\.pth/.test(p)) && progress.some((p) => /reference/.test(p)), progress.join(' | '));
+    assert.equal(result.view.variant, 'dla46_c');
+    assert.equal(result.view.firstDivergence, result.report.firstDivergence);
+    assert.ok(result.handle !== undefined);
+
+    const layer = result.report.layers.find((l) => l.name === 'level3.tree1.tree1.conv2')!;
+    const detail = await engine.call('layerDetail', { handle: result.handle!, layer: layer.name, bins: 16 });
+    assert.ok(detail.channelMaxAbs instanceof Float32Array, 'typed arrays cross as binary');
+    assert.equal(detail.channelMaxAbs.length, layer.reference.shape[1]);
+    // The same weights on both sides: the detail of a record is exactly zero difference.
+    assert.ok(detail.channelMaxAbs.every((x) => x === 0));
+    assert.equal(detail.values.reference.reduce((a, b) => a + b, 0), layer.reference.shape.reduce((a, b) => a * b, 1));
+    await engine.call('releaseComparison', { handle: result.handle! });
+    await assert.rejects(engine.call('layerDetail', { handle: result.handle!, layer: 'level2', bins: 4 }), /no longer held by the engine/);
+  });
+
+  test('an error keeps its class and its message naming the file', async () => {
+    const bad = path.join(tmp, 'truncated.pth');
+    fs.writeFileSync(bad, fs.readFileSync(referencePath('dla46_c.pth')).subarray(0, 5000));
+    await assert.rejects(engine.call('inspectCheckpoint', { file: bad }), (e: Error) => e instanceof EngineError && e.name === 'FormatError' && e.message.includes(bad));
+    const data = await engine.call('inspectCheckpoint', { file: referencePath('dla46_c.safetensors') });
+    assert.equal(data.variant, 'dla46_c');
+    assert.equal(data.tree?.id, '');
+    const stats = await engine.call('tensorStats', { file: referencePath('dla46_c.safetensors'), name: 'fc.bias' });
+    assert.deepEqual(stats.shape, [1000]);
+    await assert.rejects(engine.call('tensorStats', { file: referencePath('dla46_c.safetensors'), name: 'nope' }), /'nope' is not a tensor of dla46_c\.safetensors/);
+  });
+
+  test('Cancel stops a dla60 comparison at its next step, and the engine serves the next call', async () => {
+    const abort = new AbortController();
+    const steps: string[] = [];
+    const t0 = performance.now();
+    const running = engine.call('compare', { ...params, reference: referencePath('dla60.pth'), candidate: undefined, dump: referencePath('dla60_acts_64.npz') }, {
+      signal: abort.signal,
+      onProgress: (p) => {
+        steps.push(p);
+        if (/reference/.test(p)) abort.abort();
+      },
+    });
+    await assert.rejects(running, (e: Error) => e instanceof CancelledError);
+    const ms = performance.now() - t0;
+    assert.ok(!steps.some((s) => /local error|Diagnosing/.test(s)), `it stopped before the later steps: ${steps.join(' | ')}`);
+    const again = await engine.call('inspectCheckpoint', { file: referencePath('dla46_c.pdparams') });
+    assert.equal(again.variant, 'dla46_c');
+    console.log(`  cancelled after ${steps.length} steps in ${ms.toFixed(0)} ms`);
+  });
+
+  test('a crashed engine rejects what it was running, is reported, and the next call starts a new one', async () => {
+    const crashes: EngineCrashedError[] = [];
+    const e2 = client({ onCrash: (e) => crashes.push(e) });
+    clients.push(e2);
+    await e2.call('inspectCheckpoint', { file: referencePath('dla46_c.safetensors') });
+    const first = e2.pid!;
+    const generation = e2.generation;
+    const running = e2.call('compare', { ...params, reference: referencePath('dla60.pth'), candidate: referencePath('dla60.pth') }, {
+      onProgress: () => process.kill(first, 'SIGKILL'),
+    });
+    await assert.rejects(running, (e: Error) => e instanceof EngineCrashedError && /was killed \(SIGKILL\) while running compare/.test(e.message));
+    assert.equal(crashes.length, 1);
+    const data = await e2.call('inspectCheckpoint', { file: referencePath('dla46_c.safetensors') });
+    assert.equal(data.variant, 'dla46_c');
+    assert.notEqual(e2.pid, first);
+    assert.equal(e2.generation, generation + 1);
+  });
+});
