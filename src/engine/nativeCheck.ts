@@ -59,7 +59,8 @@ export function checkNativeModules(
   }
   if (!isTarget(runtime)) {
     const rosetta = runtime === 'darwin-x64'
-      ? ' On an Apple Silicon Mac this means VS Code itself is the Intel build running under Rosetta: install the Apple Silicon (arm64) build of VS Code and dla-lens-darwin-arm64.'
+      ? ` On an Apple Silicon Mac this means VS Code itself is the Intel build running under Rosetta: install the Apple Silicon (arm64) build of VS Code and ${wanted('darwin-arm64')}. ` +
+        'On an Intel Mac, run DLA Lens on a supported machine through Remote-SSH.'
       : '';
     throw new NativeModulesError(
       `VS Code runs the DLA Lens extension host on ${runtime}, for which onnxruntime-node ships no binaries, so there is no DLA Lens ` +
@@ -85,7 +86,7 @@ export function checkNativeModules(
   if (packaged && packaged.target !== runtime) {
     throw new NativeModulesError(
       `This DLA Lens package holds the ${packaged.target} binaries, but VS Code runs its extension host on ${runtime}: ` +
-        `install ${wanted(runtime)} instead (the ${runtime} files ${missingList} are missing from ${extensionRoot}). ${REMOTE_HINT}`,
+        `install ${wanted(runtime)} instead (this one has no ${runtime} binaries in ${path.join(extensionRoot, 'node_modules')}). ${REMOTE_HINT}`,
       runtime, missing, packaged,
     );
   }
@@ -98,7 +99,7 @@ export function checkNativeModules(
   }
   // No dist/target.json: a checkout, an npm install, or a package unpacked by hand.
   const present = platformsPresent(extensionRoot);
-  const holds = present.length > 0 ? ` It holds onnxruntime-node binaries for ${present.join(', ')} only.` : '';
+  const holds = present.length > 0 && missing.includes(layout.onnxruntimeFiles[0]) ? ` It holds onnxruntime-node binaries for ${present.join(', ')} only.` : '';
   throw new NativeModulesError(
     `DLA Lens finds no ${runtime} native modules under ${extensionRoot}: ${missingList} are missing.${holds} ` +
       `Install the package built for this machine, ${wanted(runtime)}, or in a checkout run \`npm install\` on this machine ` +
