@@ -4,12 +4,14 @@
  * in development mode. Its commands are in the palette and run (activation from the installed
  * bundle), the comparison view renders from the packaged webview bundle and styles, and Classify
  * Image works, which loads the packaged onnxruntime-node and sharp binaries.
- * Run with `npm run test:vsix` (packages first); DLA_VSIX names another .vsix.
+ * Run with `npm run test:vsix` (builds every platform's package first, and vsixContents.e2e.ts checks
+ * what each holds); DLA_VSIX names another .vsix.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import { after, before, describe, it } from 'node:test';
+import { checkNativeModules } from '../../src/engine/nativeCheck';
 import { REPO_ROOT, TEST_TMP } from '../../scripts/code-server/paths';
 import { installVsix } from '../../scripts/code-server/server';
 import { REFERENCE_DIR, makeWorkspace } from '../integration/workspace';
@@ -36,6 +38,8 @@ describe('the packaged .vsix installed into code-server', { timeout: 300_000 }, 
     // Only linux-x64 native binaries were shipped.
     assert.deepEqual(fs.readdirSync(path.join(dir, 'node_modules', 'onnxruntime-node', 'bin', 'napi-v6')), ['linux']);
     assert.deepEqual(fs.readdirSync(path.join(dir, 'node_modules', 'onnxruntime-node', 'bin', 'napi-v6', 'linux')), ['x64']);
+    // What the extension checks before loading them: the installed folder is a linux-x64 package.
+    assert.equal(checkNativeModules(dir, 'linux', 'x64').packaged?.target, 'linux-x64');
 
     const workspace = makeWorkspace(path.join(runDir, 'workspace'));
     await buildComparisonFixture(REFERENCE_DIR, workspace);
