@@ -19,8 +19,11 @@ export interface StageOptions {
   readonly target: Target;
   /** Emptied and filled. */
   readonly stageDir: string;
-  /** The production bundles (esbuild.js --production --outdir DIR), copied into dist/. */
-  readonly bundleDir: string;
+  /**
+   * The production bundles (esbuild.js --production --outdir DIR), copied into dist/. Without it
+   * the folder has no bundles: enough for what checkNativeModules reads, not for vsce.
+   */
+  readonly bundleDir?: string;
   /** The checkout to package; its node_modules is read, never written. */
   readonly root?: string;
   readonly log?: (line: string) => void;
@@ -73,9 +76,11 @@ export function stageTarget(opts: StageOptions): StagedPackage {
     fs.copyFileSync(path.join(root, f), path.join(stage, f));
   }
   fs.cpSync(path.join(root, 'media'), path.join(stage, 'media'), { recursive: true });
-  fs.cpSync(opts.bundleDir, path.join(stage, 'dist'), { recursive: true, filter: (src) => !src.endsWith('.map') });
-  for (const bundle of ['extension.js', 'webview.js', 'report.js']) {
-    if (!fs.existsSync(path.join(stage, 'dist', bundle))) throw new Error(`The bundle ${bundle} is missing from ${opts.bundleDir}; build it with esbuild.js --production --outdir.`);
+  if (opts.bundleDir) {
+    fs.cpSync(opts.bundleDir, path.join(stage, 'dist'), { recursive: true, filter: (src) => !src.endsWith('.map') });
+    for (const bundle of ['extension.js', 'engine.js', 'webview.js', 'report.js']) {
+      if (!fs.existsSync(path.join(stage, 'dist', bundle))) throw new Error(`The bundle ${bundle} is missing from ${opts.bundleDir}; build it with esbuild.js --production --outdir.`);
+    }
   }
 
   const layout = nativeLayout(...splitTarget(opts.target));

@@ -167,7 +167,9 @@ for (const target of TARGETS) {
       assert.match(vsixManifest, /<License>extension\/LICENSE\.txt<\/License>/);
       assert.match(vsixManifest, /Microsoft\.VisualStudio\.Code\.ExtensionKind" Value="workspace"/);
       assert.ok(!files.has('dist/cli.js') && ![...files.keys()].some((f) => f.endsWith('.map') || f.startsWith('src/')), 'no CLI, sourcemaps or sources');
-      bundles.set(target, new Map(['dist/extension.js', 'dist/webview.js', 'dist/report.js'].map((b) => [b, files.get(b)!.crc32])));
+      const js = [...files.keys()].filter((f) => /^dist\/[^/]+\.js$/.test(f)).sort();
+      for (const b of ['dist/extension.js', 'dist/engine.js', 'dist/webview.js', 'dist/report.js']) assert.ok(js.includes(b), `${b} is missing`);
+      bundles.set(target, new Map(js.map((b) => [b, files.get(b)!.crc32])));
     });
 
     describe('unpacked', () => {

@@ -36,8 +36,8 @@ describe('checkNativeModules', { timeout: 180_000 }, () => {
   before(() => {
     checkoutImg = listing(path.join(REPO_ROOT, 'node_modules', '@img'));
     checkoutOrt = listing(path.join(REPO_ROOT, 'node_modules', 'onnxruntime-node', 'bin'));
-    // The checkout's dev bundles stand in for the production ones: the check reads node_modules only.
-    stageTarget({ target: 'darwin-arm64', stageDir, bundleDir: path.join(REPO_ROOT, 'dist') });
+    // Without the bundles (only vsce needs them): the check reads package.json, dist/target.json and node_modules.
+    stageTarget({ target: 'darwin-arm64', stageDir });
   });
   after(() => fs.rmSync(stageDir, { recursive: true, force: true }));
 
