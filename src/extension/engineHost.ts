@@ -11,6 +11,8 @@ import type { Log } from './log';
  */
 export class EngineHost extends Disposable {
   readonly client: EngineClient;
+  /** The progress lines of the calls run under a notification, latest last (the API shows them to tests). */
+  readonly progressSeen: string[] = [];
 
   constructor(extensionUri: vscode.Uri, private readonly log: Log) {
     super();
@@ -47,6 +49,8 @@ export class EngineHost extends Disposable {
             const message = describe(p);
             progress.report({ message });
             this.log.info(message);
+            this.progressSeen.push(message);
+            if (this.progressSeen.length > 100) this.progressSeen.shift();
           },
         });
       } catch (err) {

@@ -83,6 +83,8 @@ export interface DlaLensApi {
   enginePid(): number | undefined;
   /** Malformed messages the comparison page last shown sent and the host rejected. */
   rejectedMessages(): number;
+  /** The progress lines the engine reported under notifications, latest last. */
+  progress(): readonly string[];
 }
 
 export function activate(context: vscode.ExtensionContext): DlaLensApi {
@@ -97,6 +99,7 @@ export function activate(context: vscode.ExtensionContext): DlaLensApi {
     lastClassificationShown: () => lens.classifications.lastServed,
     enginePid: () => lens.engine.client.pid,
     rejectedMessages: () => ComparisonPanel.active?.rejectedMessages ?? 0,
+    progress: () => [...lens.engine.progressSeen],
   };
 }
 

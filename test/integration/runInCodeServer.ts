@@ -53,10 +53,11 @@ export async function runIntegration(opts: { timeoutMs?: number; grep?: string }
       return 1;
     }
     if (fs.existsSync(resultsFile)) {
-      const r = JSON.parse(fs.readFileSync(resultsFile, 'utf8')) as { failures: number; results: { title: string; state: string; ms?: number; error?: string }[] };
+      const r = JSON.parse(fs.readFileSync(resultsFile, 'utf8')) as { failures: number; results: { title: string; state: string; ms?: number; error?: string; notes?: string[] }[] };
       for (const t of r.results) {
         const mark = t.state === 'passed' ? 'ok  ' : t.state === 'failed' ? 'FAIL' : 'skip';
         console.log(`  ${mark} ${t.title}${t.ms !== undefined ? ` (${t.ms} ms)` : ''}${t.error ? `\n       ${t.error}` : ''}`);
+        for (const n of t.notes ?? []) console.log(`       ${n}`);
       }
     } else if (code === 0) {
       console.error('The suite reported success but wrote no results file; did the extension host see DLA_ITEST_RESULTS?');

@@ -37,3 +37,9 @@ export async function until<T>(what: string, probe: () => T | undefined | Promis
 export async function closeAllEditors(): Promise<void> {
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
 }
+
+/** Measured figures a test reports (printed with its result by the runner outside). */
+export function note(message: string): void {
+  const g = globalThis as { dlaItestNotes?: string[] };
+  (g.dlaItestNotes ??= []).push(message);
+}

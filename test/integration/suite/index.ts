@@ -19,12 +19,14 @@ export async function run(): Promise<void> {
   for (const f of fs.readdirSync(__dirname).filter((f) => f.endsWith('.itest.js')).sort()) {
     mocha.addFile(path.join(__dirname, f));
   }
-  const results: { title: string; state: string; ms?: number; error?: string }[] = [];
+  const results: { title: string; state: string; ms?: number; error?: string; notes?: string[] }[] = [];
+  const g = globalThis as { dlaItestNotes?: string[] };
   const failures = await new Promise<number>((resolve, reject) => {
     try {
       const runner = mocha.run(resolve);
       runner.on('test end', (t) => {
-        results.push({ title: t.fullTitle(), state: t.state ?? 'pending', ms: t.duration, error: (t as { err?: Error }).err?.message });
+        const notes = g.dlaItestNotes?.splice(0) ?? [];
+        results.push({ title: t.fullTitle(), state: t.state ?? 'pending', ms: t.duration, error: (t as { err?: Error }).err?.message, ...(notes.length ? { notes } : {}) });
       });
     } catch (err) {
       reject(err);
