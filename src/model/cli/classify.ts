@@ -4,14 +4,15 @@ import { loadInput } from '../run/inputSource';
 import { loadModel } from '../run/loadModel';
 import { parseProvider } from './provider';
 import { parse, requireOption } from './args';
+import { PRESET_OPTIONS, PRESET_USAGE, presetFromOptions } from './presetOption';
 
-export const CLASSIFY_USAGE = 'dla-lens classify IMAGE --weights W [--weights-key KEY] [--preset timm|paddle] [--top 5] [--json] [--provider auto|cuda|webgpu|cpu]';
+export const CLASSIFY_USAGE = `dla-lens classify IMAGE --weights W [--weights-key KEY] ${PRESET_USAGE} [--top 5] [--json] [--provider auto|cuda|webgpu|cpu]`;
 
 export async function classifyCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse('classify', argv, {
     weights: { type: 'string' },
     'weights-key': { type: 'string' },
-    preset: { type: 'string', default: 'timm' },
+    ...PRESET_OPTIONS,
     top: { type: 'string', default: '5' },
     json: { type: 'boolean' },
     provider: { type: 'string', default: 'auto' },
@@ -20,15 +21,16 @@ export async function classifyCommand(argv: string[]): Promise<number> {
   const k = Number(values.top);
   if (!Number.isInteger(k) || k < 1) throw new UsageError(`--top must be a positive integer; got '${values.top}'.`);
   const model = loadModel(requireOption('classify', values.weights, '--weights'), { weightsKey: values['weights-key'] });
-  const input = await loadInput(positionals[0], values.preset!);
+  const preset = presetFromOptions(values);
+  const input = await loadInput(positionals[0], preset);
   const r = await classify(model, input.tensor, k, parseProvider(values.provider!));
   if (values.json) {
     console.log(JSON.stringify({
-      image: positionals[0], weights: values.weights, variant: model.variant.name, preset: values.preset,
+      image: positionals[0], weights: values.weights, variant: model.variant.name, preset: preset.name,
       provider: r.provider, timingsMs: r.timingsMs, top: r.top,
     }, null, 2));
   } else {
-    console.log(`${positionals[0]}: ${model.variant.name}, preset ${values.preset}, provider ${r.provider}, ${r.timingsMs.run.toFixed(1)} ms`);
+    console.log(`${positionals[0]}: ${model.variant.name}, preset ${preset.name}, provider ${r.provider}, ${r.timingsMs.run.toFixed(1)} ms`);
     for (const p of r.top) console.log(`  ${(p.prob * 100).toFixed(2).padStart(6)}%  ${String(p.index).padStart(3)}  ${p.label}`);
   }
   return 0;

@@ -8,9 +8,10 @@ import { textReport } from '../compare/textReport';
 import type { ToleranceRule } from '../compare/types';
 import { parseProvider } from './provider';
 import { parse, requireOption } from './args';
+import { PRESET_OPTIONS, PRESET_USAGE, presetFromOptions } from './presetOption';
 
 export const COMPARE_USAGE =
-  'dla-lens compare --reference REF [--candidate CAND.(pth|safetensors|pdparams|onnx)] [--reference-key KEY] [--candidate-key KEY] [--dump DUMP.npz|.npy] [--input IMAGE|IN.npz] [--preset timm|paddle] ' +
+  'dla-lens compare --reference REF [--candidate CAND.(pth|safetensors|pdparams|onnx)] [--reference-key KEY] [--candidate-key KEY] [--dump DUMP.npz|.npy] [--input IMAGE|IN.npz] ${PRESET_USAGE} ' +
   '[--seed N] [--tol 1e-3 | --atol A --rtol R] [--no-local] [--no-diagnose] [--json] [--out REPORT.json] [--html REPORT.html] [--provider P]';
 
 function number(flag: string, v: string | undefined): number | undefined {
@@ -34,12 +35,14 @@ export async function compareCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse('compare', argv, {
     reference: { type: 'string' }, candidate: { type: 'string' }, dump: { type: 'string' },
     'reference-key': { type: 'string' }, 'candidate-key': { type: 'string' },
-    input: { type: 'string' }, preset: { type: 'string', default: 'timm' }, seed: { type: 'string' },
+    input: { type: 'string' }, ...PRESET_OPTIONS, seed: { type: 'string' },
     tol: { type: 'string' }, atol: { type: 'string' }, rtol: { type: 'string' },
     'no-local': { type: 'boolean' }, 'no-diagnose': { type: 'boolean' },
     json: { type: 'boolean' }, out: { type: 'string' }, html: { type: 'string' }, provider: { type: 'string', default: 'auto' },
   });
   if (positionals.length) throw new UsageError(`Unexpected argument '${positionals[0]}'. Usage: ${COMPARE_USAGE}`);
+  // Resolved here so that a bad preset or config file fails before any weights are read.
+  const preset = presetFromOptions(values);
   const { report } = await compare({
     reference: requireOption('compare', values.reference, '--reference'),
     candidate: values.candidate,
@@ -47,7 +50,8 @@ export async function compareCommand(argv: string[]): Promise<number> {
     candidateKey: values['candidate-key'],
     dump: values.dump,
     input: values.input,
-    preset: values.preset,
+    preset: preset.name,
+    presetConfig: values['preset-config'],
     seed: number('--seed', values.seed),
     tolerance: toleranceFrom(values),
     provider: parseProvider(values.provider!),

@@ -6,9 +6,10 @@ import { loadInput } from '../run/inputSource';
 import { loadModel } from '../run/loadModel';
 import { parseProvider } from './provider';
 import { parse, requireOption } from './args';
+import { PRESET_OPTIONS, PRESET_USAGE, presetFromOptions } from './presetOption';
 
 export const RUN_USAGE =
-  'dla-lens run --weights W [--weights-key KEY] --input IN.npz|IMAGE [--preset timm|paddle] --out OUT.npz [--layers all|K1,K2,...] [--provider auto|cuda|webgpu|cpu]';
+  `dla-lens run --weights W [--weights-key KEY] --input IN.npz|IMAGE ${PRESET_USAGE} --out OUT.npz [--layers all|K1,K2,...] [--provider auto|cuda|webgpu|cpu]`;
 
 /** Every requested record (timm keys) plus `logits`, as float32 .npz in execution order. */
 export async function runCommand(argv: string[]): Promise<number> {
@@ -16,14 +17,14 @@ export async function runCommand(argv: string[]): Promise<number> {
     weights: { type: 'string' },
     'weights-key': { type: 'string' },
     input: { type: 'string' },
-    preset: { type: 'string', default: 'timm' },
+    ...PRESET_OPTIONS,
     out: { type: 'string' },
     layers: { type: 'string', default: 'all' },
     provider: { type: 'string', default: 'auto' },
   });
   if (positionals.length) throw new UsageError(`Unexpected argument '${positionals[0]}'. Usage: ${RUN_USAGE}`);
   const model = loadModel(requireOption('run', values.weights, '--weights'), { weightsKey: values['weights-key'] });
-  const input = await loadInput(requireOption('run', values.input, '--input'), values.preset!);
+  const input = await loadInput(requireOption('run', values.input, '--input'), presetFromOptions(values));
   const out = requireOption('run', values.out, '--out');
   const layers = values.layers === 'all' ? 'all' : [...new Set([...values.layers!.split(',').map((s) => s.trim()).filter(Boolean), 'logits'])];
   const r = await forwardTaps(model, input.tensor, { taps: layers, provider: parseProvider(values.provider!) });

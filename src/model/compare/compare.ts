@@ -36,6 +36,8 @@ export interface CompareRequest {
   /** An image (with `preset`) or an .npz holding `input`. */
   readonly input?: string;
   readonly preset?: string;
+  /** A file configuring `preset` (timm pretrained_cfg JSON, PaddleClas YAML; see run/presetConfig.ts). */
+  readonly presetConfig?: string;
   /** Seed of the random input used when neither `input` nor the dump gives one. */
   readonly seed?: number;
   readonly tolerance?: ToleranceRule;
@@ -60,7 +62,7 @@ function sideInfo(ckpt: Checkpoint, kind: SideInfo['kind'], variant: string | nu
 
 /** The input (and how it was made): an image or array file, else the dump's own input, else the seeded tensor. */
 function resolveInput(req: CompareRequest, dump: ReadonlyMap<string, Tensor> | undefined): { spec: InputSpec; input: Promise<ModelInput> | ModelInput } {
-  const spec = inputSpecFor(req.input, req.preset ?? 'timm', req.seed ?? 0, dump?.has('input') ? req.dump : undefined);
+  const spec = inputSpecFor(req.input, req.preset ?? 'timm', req.seed ?? 0, dump?.has('input') ? req.dump : undefined, req.presetConfig);
   // The dump is in memory already: its input is taken from there, not read a second time.
   const input = spec.kind === 'array' && spec.file === req.dump && !req.input ? inputFromArrays(req.dump, dump!) : resolveInputSpec(spec);
   return { spec, input };
