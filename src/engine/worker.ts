@@ -9,11 +9,32 @@
  * Calls are served concurrently as they arrive; a Cancel is seen at the work's next check, which
  * first yields to the event loop so that the Cancel message can be read at all.
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import { CancelledError } from '../model/cancel';
-import { Engine, type CallContext } from './operations';
+import { checkNativeModules } from './nativeCheck';
+import type { CallContext, Engine } from './operations';
 import { isMethod, type CallMessage, type FromEngine, type Method, type ToEngine } from './protocol';
 
-const engine = new Engine();
+/** The extension (or checkout) root: the folder above this file holding package.json. */
+function packageRoot(dir: string): string {
+  for (let d = dir; ; d = path.dirname(d)) {
+    if (fs.existsSync(path.join(d, 'package.json'))) return d;
+    if (path.dirname(d) === d) return dir;
+  }
+}
+
+/**
+ * The engine, once this platform's native binaries are known to be there: onnxruntime-node and
+ * sharp load only then (operations.ts is required lazily), so a package for another platform
+ * answers every call with a sentence naming the right package rather than a failed require().
+ */
+const engineReady: Promise<Engine> = (async () => {
+  checkNativeModules(packageRoot(__dirname));
+  const { Engine: EngineClass } = await import('./operations');
+  return new EngineClass();
+})();
+engineReady.catch(() => undefined);
 const active = new Set<number>();
 const cancelled = new Set<number>();
 
@@ -36,6 +57,7 @@ async function serve(call: CallMessage): Promise<void> {
         return cancelled.has(id);
       },
     };
+    const engine = await engineReady;
     const method = engine[call.method] as (p: unknown, c: CallContext<Method>) => Promise<unknown>;
     const result = await method.call(engine, call.params, ctx);
     send({ kind: 'result', id, result });
@@ -56,7 +78,7 @@ process.on('message', (m: ToEngine) => {
 
 // The extension host went away (window closed, extension host restarted): nothing is left to serve.
 process.on('disconnect', () => {
-  void engine.dispose().finally(() => process.exit(0));
+  void engineReady.then((e) => e.dispose(), () => undefined).finally(() => process.exit(0));
 });
 
 send({ kind: 'ready', pid: process.pid });

@@ -9,6 +9,7 @@ import { compareCheckpoints, defaultStorage } from './commands/compareCheckpoint
 import { exportActiveReport, openReport } from './commands/reportCommands';
 import { ComparisonPanel } from './comparison/comparisonPanel';
 import { Disposable } from './disposable';
+import { checkNativeModules } from '../engine/nativeCheck';
 import { EngineHost } from './engineHost';
 import { Log, errorMessage } from './log';
 import { ProviderStatus } from './statusBar';
@@ -41,7 +42,21 @@ class DlaLens extends Disposable {
     this.command('dlaLens.openCheckpoint', (arg) => openCheckpoint(arg));
     this.command('dlaLens.exportReport', (arg) => exportActiveReport(this.engine, arg));
     this.command('dlaLens.openReport', (arg) => openReport(panels, arg));
+    this.checkPlatform(context.extensionPath);
     this.log.info(`DLA Lens ${context.extension.packageJSON.version} activated (${vscode.env.appName} ${vscode.version}, ${vscode.env.uiKind === vscode.UIKind.Web ? 'web' : 'desktop'} UI).`);
+  }
+
+  /**
+   * A package for another platform (installed by hand, or on the wrong side of a remote window)
+   * is said at once, naming the package to install; its commands then give the same sentence.
+   */
+  private checkPlatform(root: string): void {
+    try {
+      checkNativeModules(root);
+    } catch (err) {
+      this.log.error('Native modules', err);
+      void vscode.window.showErrorMessage(errorMessage(err), 'Show Log').then((choice) => choice && this.log.show());
+    }
   }
 
   /** The last command failure, for the API below. */

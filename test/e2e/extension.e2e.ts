@@ -12,6 +12,7 @@ import { readCheckpoint } from '../../src/model/formats/registry';
 import { topK } from '../../src/model/run/labels';
 import { TEST_TMP } from '../../scripts/code-server/paths';
 import { REFERENCE_DIR, makeWorkspace } from '../integration/workspace';
+import type { ToleranceRule } from '../../src/shared/tolerance';
 import { buildComparisonFixture, type ComparisonFixture } from './fixtures/comparisonFixture';
 import {
   classifyFromExplorer, closeEditors, openWorkbench, paletteHas, pickItem, runCommand, screenshot, setColorTheme, webview, type Workbench,
@@ -20,12 +21,20 @@ import {
 const runDir = path.join(TEST_TMP, 'vscode', 'e2e');
 let wb: Workbench;
 let fixture: ComparisonFixture;
+/** The same comparison under allclose rules that put its first divergence elsewhere, and nowhere. */
+const ALLCLOSE: readonly { readonly rule: ToleranceRule; readonly file: string }[] = [
+  { rule: { mode: 'allclose', atol: 0.01, rtol: 0.01 }, file: 'dla60-allclose-a.report.json' },
+  { rule: { mode: 'allclose', atol: 0.1, rtol: 0.5 }, file: 'dla60-allclose-b.report.json' },
+  { rule: { mode: 'allclose', atol: 1, rtol: 5 }, file: 'dla60-allclose-none.report.json' },
+];
+const ruleReports: ComparisonFixture[] = [];
 
 describe('DLA Lens in a real VS Code (code-server + Chromium)', { timeout: 300_000 }, () => {
   before(async () => {
     fs.rmSync(runDir, { recursive: true, force: true });
     const workspace = makeWorkspace(path.join(runDir, 'workspace'));
     fixture = await buildComparisonFixture(REFERENCE_DIR, workspace);
+    for (const { rule, file } of ALLCLOSE) ruleReports.push(await buildComparisonFixture(REFERENCE_DIR, workspace, rule, file));
     fs.mkdirSync(path.join(workspace, '.vscode'), { recursive: true });
     fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'dlaLens.checkpoint': path.join(REFERENCE_DIR, 'dla60.pth') }));
     wb = await openWorkbench(runDir, workspace, { 'workbench.colorTheme': 'Default Dark Modern' });
@@ -127,6 +136,40 @@ describe('DLA Lens in a real VS Code (code-server + Chromium)', { timeout: 300_0
     await screenshot(page, 'comparison-light');
     await setColorTheme(page, 'Default Dark Modern');
     await closeEditors(page);
+  });
+
+  it('shows exactly the report\'s first divergence, under the default rule and allclose rules', async () => {
+    const { page } = wb;
+    const cases = [fixture, ...ruleReports];
+    const firsts = cases.map((c) => c.report.firstDivergence);
+    assert.equal(new Set(firsts).size, cases.length, `distinct first divergences: ${firsts.join(', ')}`);
+    assert.equal(firsts[firsts.length - 1], null);
+    for (const c of cases) {
+      await runCommand(page, 'DLA: Open Report');
+      await pickItem(page, path.basename(c.reportFile));
+      const view = webview(page);
+      await view.locator('#tree g.node').first().waitFor({ timeout: 30_000 });
+      const expected = c.report.firstDivergence;
+      const link = view.locator('#first-divergence');
+      const marked = view.locator('#tree g.node.first-divergence');
+      if (expected === null) {
+        await view.locator('#no-divergence').waitFor({ timeout: 10_000 });
+        assert.equal(await link.count(), 0);
+        assert.equal(await marked.count(), 0);
+      } else {
+        assert.equal(await link.textContent(), expected);
+        assert.equal(await marked.getAttribute('data-id'), expected.replace(/#\d+$/, ''));
+      }
+      // The rule's own numbers are what the view offers to edit.
+      const rule = c.report.tolerance;
+      if (rule.mode === 'allclose') {
+        assert.equal(await view.locator('#atol').getAttribute('value'), String(rule.atol));
+        assert.equal(await view.locator('#rtol').getAttribute('value'), String(rule.rtol));
+      } else {
+        assert.equal(await view.locator('#tolerance').getAttribute('value'), String(rule.tol));
+      }
+      await closeEditors(page);
+    }
   });
 
   it('follows high-contrast themes: the HC palette reaches the tree, and the first divergence stays visible', async () => {

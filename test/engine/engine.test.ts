@@ -89,6 +89,22 @@ describe('the engine process', { timeout: 300_000 }, () => {
     console.log(`  cancelled after ${steps.length} steps in ${ms.toFixed(0)} ms`);
   });
 
+  test('a package without this platform\'s native binaries answers every call with the sentence naming the right package', async () => {
+    // A package folder as a user might unpack one by hand: the manifest and the built engine, no binaries.
+    const root = path.join(tmp, 'wrong-platform');
+    fs.mkdirSync(path.join(root, 'dist'), { recursive: true });
+    fs.copyFileSync(path.resolve(__dirname, '..', '..', 'package.json'), path.join(root, 'package.json'));
+    const built = path.resolve(__dirname, '..', '..', 'dist', 'engine.js');
+    assert.ok(fs.existsSync(built), 'dist/engine.js is built by npm install (or npm run build)');
+    fs.copyFileSync(built, path.join(root, 'dist', 'engine.js'));
+    const e3 = new EngineClient({ entry: path.join(root, 'dist', 'engine.js') });
+    clients.push(e3);
+    for (const method of ['inspectCheckpoint', 'tensorStats'] as const) {
+      await assert.rejects(e3.call(method, { file: referencePath('dla46_c.safetensors'), name: 'fc.bias' }),
+        (e: Error) => e.name === 'NativeModulesError' && /onnxruntime/.test(e.message) && e.message.includes(`${process.platform}-${process.arch}`));
+    }
+  });
+
   test('a crashed engine rejects what it was running, is reported, and the next call starts a new one', async () => {
     const crashes: EngineCrashedError[] = [];
     const e2 = client({ onCrash: (e) => crashes.push(e) });

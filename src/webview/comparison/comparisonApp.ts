@@ -215,7 +215,7 @@ export class ComparisonApp {
       const id = field === 'tol' ? 'tolerance' : field;
       const c = controls.textField(id, label, String(value), field === 'tol' ? '1e-3' : '0', (v) => this.editRule(field, v, c), { size: 8 });
       if (!editable) {
-        c.element.setAttribute('disabled', '');
+        c.element.querySelector('input, vscode-text-field')?.setAttribute('disabled', '');
         c.element.title = 'This report keeps no error envelopes, so its allclose verdicts cannot be re-applied at other numbers; run the comparison again.';
       }
       return c;

@@ -3,10 +3,10 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { before, describe, test } from 'node:test';
-import { chromium } from 'playwright-core';
+import { chromium, type Page } from 'playwright-core';
 import { compare } from '../../../src/model/compare/compare';
 import { htmlReport, loadReportAssets } from '../../../src/model/compare/htmlReport';
-import type { CompareReport, DiffMetrics, LayerResult, TensorStats } from '../../../src/model/compare/types';
+import type { CompareReport, DiffMetrics, LayerResult, TensorStats, ToleranceRule } from '../../../src/model/compare/types';
 import { writeNpz } from '../../../src/model/formats/npzWriter';
 import { readCheckpoint } from '../../../src/model/formats/registry';
 import { forwardTaps } from '../../../src/model/run/forward';
@@ -21,10 +21,26 @@ import { referencePath } from '../../helpers/reference';
  * The self-contained HTML report: safe embedding of untrusted names, a strict CSP, deterministic
  * bytes; and, for a real comparison (dla46_c against a dump of itself with a BatchNorm-epsilon
  * mistake made through our runner), a page that renders the extension's tree in headless Chromium
- * with the network off and the first divergence marked. Saves media/screenshots/report-html.png.
+ * with the network off and the first divergence marked: exactly the report's, under the default
+ * rule and under allclose rules, and the engine's own when the page's rule numbers are edited.
+ * Saves .test-tmp/screenshots/report-html.png (`npm run screenshots` puts it into media/).
  */
 
 const tmp = path.join(TEST_TMP, 'html-report');
+const SCREENSHOTS = path.join(TEST_TMP, 'screenshots');
+const NO_CHROMIUM = !fs.existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM} (bash scripts/code-server/install.sh)`;
+
+/** The page's verdict as shown: the first divergence's link text and marked node, or the "none" line. */
+async function shownFirstDivergence(page: Page): Promise<{ text: string | null; node: string | null; none: boolean }> {
+  const link = page.locator('#first-divergence');
+  const text = (await link.count()) ? await link.textContent() : null;
+  const marked = page.locator('#tree g.node.first-divergence');
+  const node = (await marked.count()) ? await marked.getAttribute('data-id') : null;
+  return { text, node, none: (await page.locator('#no-divergence').count()) === 1 };
+}
+
+/** The tree node that stands for a record: its module (the head group for the logits). */
+const nodeOf = (record: string): string => (record === 'logits' ? '#head' : record.replace(/#\d+$/, ''));
 const ASSETS = { script: 'document.body.dataset.ready = "true";', css: 'body { margin: 0; }' };
 
 const stats = (v: number): TensorStats => ({ shape: [1, 16, 4, 4], mean: v, std: 1, min: -v, max: v, absMax: v, nan: 0, inf: 0 });
@@ -111,7 +127,7 @@ describe('HTML report', () => {
       fs.writeFileSync(file, html);
     });
 
-    test('renders the tree with the first divergence marked; loads nothing but itself', { skip: !fs.existsSync(CHROMIUM) && `no Chromium at ${CHROMIUM} (bash scripts/code-server/install.sh)` }, async () => {
+    test('renders the tree with the first divergence marked; loads nothing but itself', { skip: NO_CHROMIUM }, async () => {
       const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
       try {
         const context = await browser.newContext({ offline: true, viewport: { width: 1400, height: 1000 }, colorScheme: 'light' });
@@ -142,7 +158,8 @@ describe('HTML report', () => {
         await tree.locator('g.node.first-divergence text.label').hover();
         await page.locator('#tooltip').waitFor({ state: 'visible' });
         assert.match((await page.locator('#tooltip').textContent()) ?? '', /reference.*candidate/s);
-        await page.screenshot({ path: path.join(REPO_ROOT, 'media', 'screenshots', 'report-html.png') });
+        fs.mkdirSync(SCREENSHOTS, { recursive: true });
+        await page.screenshot({ path: path.join(SCREENSHOTS, 'report-html.png') });
         await tree.locator('g.node.first-divergence text.label').click();
         assert.match((await page.locator('#detail').textContent()) ?? '', /keeps per-layer summaries only/);
 
@@ -153,6 +170,71 @@ describe('HTML report', () => {
 
         assert.deepEqual(requests, [url], 'the page requested something besides itself');
         assert.deepEqual(problems, []);
+      } finally {
+        await browser.close();
+      }
+    });
+  });
+  describe('the page shows the report\'s own verdict, under every rule', () => {
+    // dla46_c against a dump of itself with BatchNorm eps 1e-3 from level3: each rule puts the first
+    // divergence elsewhere (and the loosest nowhere), so a page that re-decided would be caught.
+    const RULES: readonly ToleranceRule[] = [
+      { mode: 'scaled-max', tol: 1e-3 },
+      { mode: 'allclose', atol: 0.01, rtol: 0.01 },
+      { mode: 'allclose', atol: 0.1, rtol: 0.5 },
+      { mode: 'allclose', atol: 1, rtol: 5 },
+    ];
+    const reports: CompareReport[] = [];
+    let dump = '';
+
+    before(async () => {
+      const build = spawnSync(process.execPath, ['esbuild.js'], { cwd: REPO_ROOT, encoding: 'utf8' });
+      assert.equal(build.status, 0, build.stderr);
+      fs.mkdirSync(tmp, { recursive: true });
+      const reference = referencePath('dla46_c.pth');
+      const input = inputFromArrays('dla46_c_acts_96.npz', readCheckpoint(referencePath('dla46_c_acts_96.npz')).tensors);
+      const run = await forwardTaps(loadModel(reference), input.tensor, { provider: 'cpu', variations: [{ kind: 'bn-epsilon', epsilon: 1e-3, at: 'level3' }] });
+      dump = path.join(tmp, 'dla46_c_bn_eps_rules.npz');
+      fs.writeFileSync(dump, writeNpz(run.records));
+      for (const tolerance of RULES) reports.push((await compare({ reference, dump, provider: 'cpu', local: false, diagnose: false, tolerance })).report);
+      const firsts = reports.map((r) => r.firstDivergence);
+      assert.equal(new Set(firsts).size, RULES.length, `the rules give distinct first divergences: ${firsts.join(', ')}`);
+      assert.equal(firsts[firsts.length - 1], null);
+    });
+
+    test('each report\'s first divergence, or none; an edited rule gives the engine\'s own verdict', { skip: NO_CHROMIUM }, async () => {
+      const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+      try {
+        const page = await (await browser.newContext({ offline: true, viewport: { width: 1400, height: 1000 } })).newPage();
+        for (const [i, report] of reports.entries()) {
+          const file = path.join(tmp, `rule-${i}.html`);
+          fs.writeFileSync(file, htmlReport(report));
+          await page.goto(`file://${file}`);
+          await page.locator('body[data-ready="true"]').waitFor({ timeout: 20_000 });
+          const shown = await shownFirstDivergence(page);
+          const expected = report.firstDivergence;
+          if (expected === null) {
+            assert.deepEqual(shown, { text: null, node: null, none: true }, `rule ${i}: no divergence`);
+          } else {
+            assert.deepEqual(shown, { text: expected, node: nodeOf(expected), none: false }, `rule ${i}`);
+          }
+          // The static part of the page says the same.
+          const verdict = (await page.locator('.verdict').first().textContent()) ?? '';
+          assert.ok(expected === null ? /within tolerance/.test(verdict) : verdict.includes(expected), `rule ${i}: '${verdict}'`);
+        }
+        // Editing the numbers of the second report's rule to the third's: the page's verdict is then
+        // exactly the one the engine computed at that rule.
+        await page.goto(`file://${path.join(tmp, 'rule-1.html')}`);
+        await page.locator('body[data-ready="true"]').waitFor({ timeout: 20_000 });
+        const target = RULES[2] as { atol: number; rtol: number };
+        await page.locator('input#atol').fill(String(target.atol));
+        await page.locator('input#rtol').fill(String(target.rtol));
+        const edited = await shownFirstDivergence(page);
+        assert.equal(edited.text, reports[2].firstDivergence);
+        assert.equal(edited.node, nodeOf(reports[2].firstDivergence!));
+        await page.locator('input#atol').fill('1');
+        await page.locator('input#rtol').fill('5');
+        assert.equal((await shownFirstDivergence(page)).none, true);
       } finally {
         await browser.close();
       }
