@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -10,9 +9,9 @@ import { UsageError } from '../../src/model/errors';
 import { readCheckpoint } from '../../src/model/formats/registry';
 import type { Checkpoint, Tensor } from '../../src/model/tensor';
 import { runPython, skipWithoutTorch } from '../helpers/python';
+import { ROOT, cli } from '../helpers/cli';
 import { readReference, referencePath } from '../helpers/reference';
 
-const ROOT = path.resolve(__dirname, '..', '..');
 
 function sameBits(a: Tensor, b: Tensor): boolean {
   return a.dtype === b.dtype && a.shape.join() === b.shape.join() &&
@@ -20,12 +19,6 @@ function sameBits(a: Tensor, b: Tensor): boolean {
 }
 
 /** `dla-lens` from source (always there) or from the bundle (when built). */
-function cli(args: string[], built = false): { status: number | null; stdout: string; stderr: string } {
-  const argv = built ? [path.join(ROOT, 'dist', 'cli.js'), ...args] : ['--import', 'tsx', path.join(ROOT, 'src', 'model', 'cli', 'main.ts'), ...args];
-  const r = spawnSync(process.execPath, argv, { cwd: ROOT, encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
 let tmp = '';
 before(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dla-convert-'));

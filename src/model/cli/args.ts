@@ -1,16 +1,19 @@
 import { parseArgs, type ParseArgsConfig } from 'util';
 import { UsageError } from '../errors';
 
-/** util.parseArgs with its errors turned into UsageError (exit code 2) that name the command. */
-export function parse<T extends NonNullable<ParseArgsConfig['options']>>(command: string, argv: string[], options: T) {
+/**
+ * util.parseArgs with its errors turned into UsageError (exit code 2). The messages do not name the
+ * command: main() puts "dla-lens <command>: " in front of every error, once.
+ */
+export function parse<T extends NonNullable<ParseArgsConfig['options']>>(_command: string, argv: string[], options: T) {
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new UsageError(`dla-lens ${command}: ${(e as Error).message}`);
+    throw new UsageError((e as Error).message);
   }
 }
 
-export function requireOption(command: string, value: string | undefined, flag: string): string {
-  if (value === undefined || value === '') throw new UsageError(`dla-lens ${command}: ${flag} is required.`);
+export function requireOption(_command: string, value: string | undefined, flag: string): string {
+  if (value === undefined || value === '') throw new UsageError(`${flag} is required.`);
   return value;
 }

@@ -11,7 +11,7 @@ import { parse, requireOption } from './args';
 import { PRESET_OPTIONS, PRESET_USAGE, presetFromOptions } from './presetOption';
 
 export const COMPARE_USAGE =
-  'dla-lens compare --reference REF [--candidate CAND.(pth|safetensors|pdparams|onnx)] [--reference-key KEY] [--candidate-key KEY] [--dump DUMP.npz|.npy] [--input IMAGE|IN.npz] ${PRESET_USAGE} ' +
+  `dla-lens compare --reference REF [--candidate CAND.(pth|safetensors|pdparams|onnx)] [--reference-key KEY] [--candidate-key KEY] [--dump DUMP.npz|.npy] [--input IMAGE|IN.npz] ${PRESET_USAGE} ` +
   '[--seed N] [--tol 1e-3 | --atol A --rtol R] [--no-local] [--no-diagnose] [--json] [--out REPORT.json] [--html REPORT.html] [--provider P]';
 
 function number(flag: string, v: string | undefined): number | undefined {

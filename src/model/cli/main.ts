@@ -38,6 +38,10 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`dla-lens: unknown command '${name}'.\n\n${usage()}`);
     return 2;
   }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(`${command.summary}\n\nUsage: ${command.usage}`);
+    return 0;
+  }
   try {
     return await command.run(rest);
   } catch (e) {

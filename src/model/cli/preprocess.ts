@@ -36,7 +36,7 @@ export async function preprocessCommand(argv: string[]): Promise<number> {
   const against = values['against-preset'] !== undefined || values['against-preset-config'] !== undefined;
   if (!against) {
     for (const flag of ['weights', 'json'] as const) {
-      if (values[flag] !== undefined) throw new UsageError(`dla-lens preprocess: --${flag} compares two presets; give --against-preset too.`);
+      if (values[flag] !== undefined) throw new UsageError(`--${flag} compares two presets; give --against-preset too.`);
     }
     const out = requireOption('preprocess', values.out, '--out');
     const p = await preprocessImage(new Uint8Array(fs.readFileSync(image)), image, presetA);
