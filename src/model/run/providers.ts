@@ -1,3 +1,4 @@
+import * as fs from 'fs';
 import type { InferenceSession } from 'onnxruntime-node';
 
 /**
@@ -42,4 +43,31 @@ export function shortError(err: unknown, max = 140): string {
     .replace(/^\/\S+:\d+\s+.*?\bwas false\.\s*/, '')
     .replace(/^\/\S+:\d+\s+/, '');
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
+/**
+ * Why 'auto' should not even try a provider on this machine, or undefined to try it. On Linux,
+ * WebGPU needs a GPU device node; without one Dawn's probe can only fail, and it prints a Vulkan
+ * loader warning to the process's stderr on the way (native output, which no JS can hold back).
+ * macOS (Metal) and Windows (D3D12) are always tried. An explicit setting is always tried.
+ */
+export function skipUnderAuto(id: ProviderId, platform: string = process.platform, devDir = '/dev'): string | undefined {
+  if (id !== 'webgpu' || platform !== 'linux') return undefined;
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(devDir);
+  } catch {
+    return undefined;
+  }
+  const dri = names.includes('dri') ? safeList(`${devDir}/dri`) : [];
+  if (dri.some((n) => n.startsWith('renderD')) || names.some((n) => /^nvidia\d+$/.test(n))) return undefined;
+  return `no GPU device (no ${devDir}/dri/renderD* or ${devDir}/nvidia*)`;
+}
+
+function safeList(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
 }

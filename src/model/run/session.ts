@@ -1,7 +1,7 @@
 import * as os from 'os';
 import * as ort from 'onnxruntime-node';
 import { formatShape, numel, type Tensor } from '../tensor';
-import { candidates, executionProviders, shortError, type ProviderId, type ProviderSetting } from './providers';
+import { candidates, executionProviders, shortError, skipUnderAuto, type ProviderId, type ProviderSetting } from './providers';
 
 export type { ProviderId, ProviderSetting } from './providers';
 
@@ -66,7 +66,7 @@ export async function createSession(model: Uint8Array, settings: SessionSettings
   for (const provider of candidates(setting)) {
     // Under 'auto', a GPU provider that failed to load once in this process (no library, no
     // adapter) fails again: probing it for every one of a comparison's many sessions cost seconds.
-    const known = setting === 'auto' ? unavailable.get(provider) : undefined;
+    const known = setting === 'auto' ? (unavailable.get(provider) ?? skipUnderAuto(provider)) : undefined;
     if (known !== undefined) {
       attempts.push({ provider, ok: false, error: known });
       continue;

@@ -1,7 +1,12 @@
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { test } from 'node:test';
 import { OnnxGraphBuilder } from '../../../src/model/dla/onnxBuilder';
-import { candidates, shortError } from '../../../src/model/run/providers';
+import { candidates, shortError, skipUnderAuto } from '../../../src/model/run/providers';
+import { cli } from '../../helpers/cli';
+import { referencePath } from '../../helpers/reference';
 import { createSession, describeSession, releaseSession, run } from '../../../src/model/run/session';
 
 /** The runner on a two-op model: provider fallback that says what happened, Tensor in and out. */
@@ -65,4 +70,31 @@ test('shortError keeps one plain line', () => {
     'no WebGPU adapter (No supported adapters)');
   assert.equal(shortError(new Error('/onnxruntime_src/a/b.cc:12 something broke\nmore')), 'something broke');
   assert.equal(shortError('x'.repeat(300)).length, 140);
+});
+
+test("'auto' does not probe WebGPU on a Linux machine without a GPU device node; an explicit setting still tries", () => {
+  const dev = fs.mkdtempSync(path.join(os.tmpdir(), 'dla-dev-'));
+  try {
+    fs.mkdirSync(path.join(dev, 'dri'));
+    assert.match(skipUnderAuto('webgpu', 'linux', dev) ?? '', /no GPU device/);
+    fs.writeFileSync(path.join(dev, 'dri', 'card0'), '');
+    assert.match(skipUnderAuto('webgpu', 'linux', dev) ?? '', /no GPU device/, 'a display card without a render node');
+    fs.writeFileSync(path.join(dev, 'dri', 'renderD128'), '');
+    assert.equal(skipUnderAuto('webgpu', 'linux', dev), undefined);
+    fs.rmSync(path.join(dev, 'dri'), { recursive: true });
+    fs.writeFileSync(path.join(dev, 'nvidia0'), '');
+    assert.equal(skipUnderAuto('webgpu', 'linux', dev), undefined);
+  } finally {
+    fs.rmSync(dev, { recursive: true, force: true });
+  }
+  assert.equal(skipUnderAuto('webgpu', 'darwin'), undefined);
+  assert.equal(skipUnderAuto('webgpu', 'win32'), undefined);
+  assert.equal(skipUnderAuto('cuda', 'linux', '/nonexistent'), undefined);
+});
+
+test('the CLI\'s normal output carries no Vulkan loader warning from a WebGPU probe', { skip: skipUnderAuto('webgpu') === undefined && 'this machine has a GPU device node: WebGPU is probed' }, () => {
+  const r = cli(['classify', referencePath('probe.png'), '--weights', referencePath('dla46_c.pth'), '--top', '1']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /webgpu failed: no GPU device/);
+  assert.equal(r.stderr, '');
 });
