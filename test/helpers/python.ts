@@ -20,6 +20,17 @@ export function skipWithoutTorch(): string | false {
   return `${PYTHON} cannot import torch and numpy (apt-get install python3-torch); CI installs them`;
 }
 
+/** The image libraries the preprocessing tests compare against (Debian python3-opencv, -pil, -torchvision). */
+export const IMAGE_LIBRARIES = ['cv2', 'PIL', 'torchvision', 'numpy', 'yaml'] as const;
+
+let imageLibraries: boolean | undefined;
+/** `skip` option for node:test, as skipWithoutTorch, for the tests that run OpenCV, Pillow and torchvision. */
+export function skipWithoutImageLibraries(): string | false {
+  imageLibraries ??= spawnSync(PYTHON, ['-c', `import ${IMAGE_LIBRARIES.join(', ')}`], { stdio: 'ignore' }).status === 0;
+  if (imageLibraries || process.env.CI === 'true') return false;
+  return `${PYTHON} cannot import ${IMAGE_LIBRARIES.join(', ')} (apt-get install python3-opencv python3-pil python3-torchvision python3-yaml); CI installs them`;
+}
+
 export function runPython(args: string[], cwd?: string): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(PYTHON, args, { cwd, encoding: 'utf8', maxBuffer: 64 << 20 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };

@@ -35,25 +35,31 @@ export function pillowRgb(d: DecodedSamples): RgbImage {
   if (d.cmyk) return { width, height, rgb: pillowCmykToRgb(d.samples as Uint8Array, width * height) };
   // 16-bit grey without alpha is Pillow mode I (or I;16), whose conversion clips; every other
   // 16-bit PNG is unpacked by Pillow to 8 bits by keeping the high byte.
-  const to8 = !d.sixteenBit ? (v: number) => v : channels === 1 ? (v: number) => (v > 255 ? 255 : v) : (v: number) => v >> 8;
-  return { width, height, rgb: bandsToRgb(d.samples, width * height, channels, to8) };
+  const depth = !d.sixteenBit ? 'u8' : channels === 1 ? 'clip' : 'high-byte';
+  return { width, height, rgb: bandsToRgb(d.samples, width * height, channels, depth) };
 }
 
-/** Bands as decoded (1 grey, 2 grey + alpha, 3 RGB, 4 RGBA) to RGB: alpha dropped, grey replicated. */
-export function bandsToRgb(samples: ArrayLike<number>, pixels: number, channels: number, to8: (v: number) => number): Uint8Array {
+/** How 16-bit samples become 8-bit: kept ('u8' samples), the high byte, or clipped to 255. */
+export type SampleDepth = 'u8' | 'high-byte' | 'clip';
+
+/**
+ * Bands as decoded (1 grey, 2 grey + alpha, 3 RGB, 4 RGBA) to RGB: alpha dropped, grey replicated.
+ * 8-bit RGB is returned as is (it is the common case, and decoding tens of thousands of images
+ * should not copy every one twice).
+ */
+export function bandsToRgb(samples: Uint8Array | Uint16Array, pixels: number, channels: number, depth: SampleDepth): Uint8Array {
+  if (depth === 'u8' && channels === 3) return samples as Uint8Array;
   const rgb = new Uint8Array(pixels * 3);
-  for (let i = 0; i < pixels; i++) {
-    const s = i * channels;
-    if (channels <= 2) {
-      const v = to8(samples[s]);
-      rgb[i * 3] = v;
-      rgb[i * 3 + 1] = v;
-      rgb[i * 3 + 2] = v;
-    } else {
-      rgb[i * 3] = to8(samples[s]);
-      rgb[i * 3 + 1] = to8(samples[s + 1]);
-      rgb[i * 3 + 2] = to8(samples[s + 2]);
-    }
+  const grey = channels <= 2;
+  for (let i = 0, s = 0, d = 0; i < pixels; i++, s += channels, d += 3) {
+    let r: number, g: number, b: number;
+    if (grey) r = g = b = samples[s];
+    else (r = samples[s]), (g = samples[s + 1]), (b = samples[s + 2]);
+    if (depth === 'high-byte') (r >>= 8), (g >>= 8), (b >>= 8);
+    else if (depth === 'clip') (r = r > 255 ? 255 : r), (g = g > 255 ? 255 : g), (b = b > 255 ? 255 : b);
+    rgb[d] = r;
+    rgb[d + 1] = g;
+    rgb[d + 2] = b;
   }
   return rgb;
 }

@@ -30,8 +30,7 @@ export async function decodeImageOpenCv(bytes: Uint8Array, file: string): Promis
 export function opencvRgb(d: DecodedSamples): RgbImage {
   const { width, height, channels } = d;
   if (d.cmyk) return { width, height, rgb: opencvCmykToRgb(d.samples as Uint8Array, width * height) };
-  const to8 = d.sixteenBit ? (v: number) => v >> 8 : (v: number) => v;
-  return { width, height, rgb: bandsToRgb(d.samples, width * height, channels, to8) };
+  return { width, height, rgb: bandsToRgb(d.samples, width * height, channels, d.sixteenBit ? 'high-byte' : 'u8') };
 }
 
 function opencvOrientation(bytes: Uint8Array, d: DecodedSamples): number | undefined {

@@ -128,15 +128,14 @@ export function normalize(image: RgbImage, step: NormalizeStep): Tensor {
   const f = Math.fround;
   // PaddleClas multiplies by np.float32(scale); torchvision divides by 255.
   const scale = step.arithmetic === 'scale' ? f(step.scale) : 0;
+  // The result depends only on the channel and the uint8 value: one table of 256 per channel.
+  const table = new Float32Array(256);
   for (let c = 0; c < 3; c++) {
     const m = f(step.mean[c]);
     const s = f(step.std[c]);
+    for (let v = 0; v < 256; v++) table[v] = f(f((step.arithmetic === 'torchvision' ? f(v / 255) : f(v * scale)) - m) / s);
     const o = c * plane;
-    if (step.arithmetic === 'torchvision') {
-      for (let i = 0; i < plane; i++) out[o + i] = f(f(f(image.rgb[i * 3 + c] / 255) - m) / s);
-    } else {
-      for (let i = 0; i < plane; i++) out[o + i] = f(f(f(image.rgb[i * 3 + c] * scale) - m) / s);
-    }
+    for (let i = 0; i < plane; i++) out[o + i] = table[image.rgb[i * 3 + c]];
   }
   return float32Tensor([1, 3, image.height, image.width], out);
 }
