@@ -41,15 +41,3 @@ export function applying<K extends VariationKind>(
   }
   return found;
 }
-
-export function describeVariation(v: GraphVariation): string {
-  const where = 'at' in v && v.at ? ` at ${v.at}` : '';
-  switch (v.kind) {
-    case 'bn-epsilon': return `BatchNorm epsilon ${v.epsilon}${where}`;
-    case 'bn-train': return `BatchNorm in training mode (batch statistics)${where}`;
-    case 'same-padding': return `TF 'SAME' padding on stride-2 convolutions${where}`;
-    case 'bgr-input': return 'input channels reversed (BGR)';
-    case 'drop-relu': return `ReLU after block/root left out${where}`;
-    case 'avgpool-exclude-pad': return `AvgPool excluding padding (count_include_pad=False)${where}`;
-  }
-}

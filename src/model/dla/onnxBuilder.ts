@@ -100,10 +100,6 @@ export class OnnxGraphBuilder {
     this.outputs.push({ name, type: floatType() });
   }
 
-  get nodeCount(): number {
-    return this.nodes.length;
-  }
-
   encode(graphName: string): Uint8Array {
     const model = onnx.ModelProto.create({
       irVersion: IR_VERSION,

@@ -61,10 +61,6 @@ export function checkWeights(variant: DlaVariant, tensors: ReadonlyMap<string, P
   return result;
 }
 
-export function isClean(c: WeightCheck): boolean {
-  return c.missing.length === 0 && c.unexpected.length === 0 && c.mismatched.length === 0;
-}
-
 /** One line per problem, for terminal output. */
 export function describeWeightCheck(c: WeightCheck, limit = 10): string[] {
   const lines: string[] = [];

@@ -3,9 +3,8 @@ import * as crypto from 'crypto';
 import { describe, test } from 'node:test';
 import { expectedWeights, buildModuleTree } from '../../../src/model/dla/moduleTree';
 import { buildFastGraph } from '../../../src/model/dla/onnxGraph';
-import {
-  batchNormInputs, calibratedSyntheticWeights, channelMoments, syntheticInput, syntheticWeights,
-} from '../../../src/model/dla/syntheticWeights';
+import { batchNormInputs, syntheticInput, syntheticWeights } from '../../../src/model/dla/syntheticWeights';
+import { calibratedSyntheticWeights, channelMoments } from '../../../src/model/run/calibratedWeights';
 import { VARIANTS, variantByName } from '../../../src/model/dla/variants';
 import { createSession, releaseSession, run } from '../../../src/model/run/session';
 import type { Tensor } from '../../../src/model/tensor';
