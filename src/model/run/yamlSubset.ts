@@ -105,8 +105,14 @@ class Parser {
   /** A value on the line after "key:" or "- "; flow collections may continue on the next lines. */
   private inlineValue(text: string, line: Line): YamlValue {
     let source = text;
+    if ('!|>%@`'.includes(source[0])) this.fail(line.no, unsupported(source[0]));
     if (source[0] === '[' || source[0] === '{') {
-      while (!flowClosed(source) && this.peek()) source += ' ' + this.lines[this.pos++].text;
+      while (!flowClosed(source)) {
+        const next = this.peek();
+        // A flow collection continues only on lines indented deeper than the line it opened on.
+        if (!next || next.indent <= line.indent) this.fail(line.no, `the flow collection '${source.slice(0, 40)}' is not closed before line ${next ? next.no : 'end of file'}.`);
+        source += ' ' + this.lines[this.pos++].text;
+      }
     } else if (this.peek() && this.peek()!.indent > line.indent && !isSequenceItem(this.peek()!.text)) {
       this.fail(this.peek()!.no, `the value of line ${line.no} continues on this line; write a plain value on one line.`);
     }

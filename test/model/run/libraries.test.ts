@@ -257,7 +257,8 @@ describe('preprocessing against the real libraries (OpenCV, Pillow, torchvision,
     const rotated = (file: string) => images.find((i) => i.file === file)!;
     for (const [file, transposed] of [
       ['exif1_37x23.jpg', false], ['exif3_37x23.jpg', false], ['exif5_37x23.jpg', true], ['exif6_37x23.jpg', true], ['exif8_37x23.jpg', true],
-      ['exif6_long_le_37x23.jpg', true], ['exif6_long_be_37x23.jpg', false], ['exif6_after_xmp_37x23.jpg', false], ['exif8_260x300.png', true],
+      ['exif6_long_le_37x23.jpg', true], ['exif6_long_be_37x23.jpg', false], ['exif6_after_xmp_37x23.jpg', false], ['exif6_after_bad_make_37x23.jpg', false],
+      ['exif8_260x300.png', true],
     ] as const) {
       const bytes = new Uint8Array(fs.readFileSync(rotated(file).path));
       const cv = await decodeImageOpenCv(bytes, file);
