@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import type { CancelCheck } from '../model/cancel';
+import { throwIfCancelled, type CancelCheck } from '../model/cancel';
 import { compare } from '../model/compare/compare';
 import { htmlReport } from '../model/compare/htmlReport';
 import { layerDetail } from '../model/compare/layerDetail';
@@ -14,9 +14,14 @@ import { variantByName } from '../model/dla/variants';
 import { readCheckpoint } from '../model/formats/registry';
 import { inspectCheckpoint } from '../model/inspect';
 import { Classifier } from '../model/run/classifier';
+import { comparePreprocessing } from '../model/run/comparePreprocessing';
+import { loadModel, type LoadedModel } from '../model/run/loadModel';
+import { loadPreset } from '../model/run/presetConfig';
 import { thumbnail } from '../model/run/thumbnail';
 import { toFloat32, type Checkpoint } from '../model/tensor';
 import type { ClassificationData } from '../shared/classificationProtocol';
+import type { PreprocessingData } from '../shared/preprocessingProtocol';
+import { preprocessingData } from './preprocessingView';
 import type { ComparisonResult, Method, ParamsOf, ProgressOf, ResultOf } from './protocol';
 
 /** What a method gets besides its parameters: a way to report progress and to see a Cancel. */
@@ -117,6 +122,25 @@ export class Engine implements Operations {
       presetDescription: c.presetDescription, provider: c.provider, providerDetail: c.providerDetail,
       top: c.top.map((t) => ({ index: t.index, wnid: t.wnid, label: t.label, prob: t.prob })), timingsMs: { ...c.timingsMs },
     };
+  }
+
+  async comparePreprocessing(p: ParamsOf<'comparePreprocessing'>, ctx: CallContext<'comparePreprocessing'>): Promise<PreprocessingData> {
+    const start = performance.now();
+    // The presets first: a bad config file is said before a checkpoint is read.
+    const presetA = loadPreset(p.a.preset, p.a.config);
+    const presetB = loadPreset(p.b.preset, p.b.config);
+    const bytes = new Uint8Array(fs.readFileSync(p.image));
+    let model: LoadedModel | undefined;
+    if (p.checkpoint) {
+      ctx.progress(`Reading ${path.basename(p.checkpoint)}`);
+      model = loadModel(p.checkpoint);
+      await throwIfCancelled(ctx.isCancelled, 'Compare Preprocessing');
+    }
+    ctx.progress(`${presetA.name} vs ${presetB.name} on ${path.basename(p.image)}${model ? `, classified by ${model.variant.name}` : ''}`);
+    const c = await comparePreprocessing(bytes, p.image, presetA, presetB, { model, k: 5, provider: p.provider });
+    return preprocessingData(c, {
+      configA: p.a.config, configB: p.b.config, checkpoint: p.checkpoint, variant: model?.variant.name, ms: performance.now() - start,
+    });
   }
 
   async dispose(): Promise<void> {

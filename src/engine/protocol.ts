@@ -14,6 +14,7 @@ import type { ProviderSetting } from '../model/run/providers';
 import type { CheckpointData } from '../shared/checkpointProtocol';
 import type { ClassificationData } from '../shared/classificationProtocol';
 import type { ComparisonView, LayerDetailData, ViewTensorStats } from '../shared/comparisonProtocol';
+import type { PreprocessingData } from '../shared/preprocessingProtocol';
 import type { ToleranceRule } from '../shared/tolerance';
 
 export type { CompareReport, ProviderSetting };
@@ -40,6 +41,14 @@ export interface ComparisonResult {
   readonly detailUnavailable?: string;
 }
 
+/** A preprocessing preset by name, optionally configured from a file (`--preset NAME --preset-config FILE`). */
+export interface PresetChoice {
+  /** timm, paddle or paddleclas; absent with a config file: its extension decides (.json timm, .yaml paddleclas). */
+  readonly preset?: string;
+  /** A timm pretrained_cfg JSON (or hub config.json) or a PaddleClas YAML. */
+  readonly config?: string;
+}
+
 export interface EngineMethods {
   /** dla-lens compare; progress is the step being run ("Running dla60 (reference) on …"). */
   compare: { params: CompareParams; result: ComparisonResult; progress: string };
@@ -59,6 +68,15 @@ export interface EngineMethods {
   classify: {
     params: { image: string; checkpoint: string; preset: string; provider: ProviderSetting };
     result: ClassificationData; progress: never;
+  };
+  /**
+   * Compare Preprocessing: one image through two presets (comparePreprocessing, as `dla-lens
+   * preprocess --against-preset`), both crops and the difference map as PNGs; with a checkpoint both
+   * top-5s. Progress is the step being run.
+   */
+  comparePreprocessing: {
+    params: { image: string; a: PresetChoice; b: PresetChoice; checkpoint?: string; provider: ProviderSetting };
+    result: PreprocessingData; progress: string;
   };
 }
 
@@ -115,6 +133,7 @@ export type FromEngine = ProgressMessage | ResultMessage | ErrorMessage | LogMes
 const METHODS: Record<Method, true> = {
   compare: true, openReport: true, writeReport: true, layerDetail: true, releaseComparison: true,
   inspectCheckpoint: true, tensorStats: true, releaseCheckpoint: true, classify: true,
+  comparePreprocessing: true,
 };
 
 export function isMethod(x: unknown): x is Method {
