@@ -126,6 +126,7 @@ test('dla-lens preprocess --against-preset: text, --json and --out give the comp
     assert.equal(e.status, 2, `${args.join(' ')}: ${e.stdout}`);
     assert.match(e.stderr, pattern);
   }
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('dla-lens preprocess --weights: both top-5s in the JSON, as classify reports them', () => {

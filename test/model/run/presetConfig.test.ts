@@ -116,6 +116,7 @@ test('the YAML reader gives what PyYAML SafeLoader gives (YAML 1.1 scalars, bloc
   for (const [name, text] of Object.entries(YAML_TEXTS)) {
     assert.deepEqual(normalizeJs(parseYamlSubset(text, `${name}.yaml`)), expected[name], name);
   }
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('YAML features the reader does not implement are refused with the file and line', () => {
@@ -270,4 +271,5 @@ test('--preset-config: YAML configures paddleclas, JSON (a hub config.json or a 
   assert.throws(() => loadPreset('timm', yaml), (e: Error) => e instanceof FormatError && /DLA60\.yaml: Not valid JSON/.test(e.message));
   assert.throws(() => loadPreset('tf', undefined), /Unknown preprocessing preset 'tf'\. Valid presets: timm, paddle, paddleclas\./);
   assert.throws(() => loadPreset(undefined, path.join(dir, 'missing.yaml')), /ENOENT/);
+  fs.rmSync(dir, { recursive: true, force: true });
 });
