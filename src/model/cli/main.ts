@@ -15,7 +15,7 @@ type Command = { run: (argv: string[]) => Promise<number>; usage: string; summar
 const COMMANDS: Record<string, Command> = {
   inspect: { run: inspectCommand, usage: INSPECT_USAGE, summary: 'format, variant, parameters and key problems of a checkpoint' },
   run: { run: runCommand, usage: RUN_USAGE, summary: 'run a checkpoint with every layer tapped; write the records as .npz' },
-  preprocess: { run: preprocessCommand, usage: PREPROCESS_USAGE, summary: "an image through timm's or the Paddle notebook's eval preprocessing" },
+  preprocess: { run: preprocessCommand, usage: PREPROCESS_USAGE, summary: 'an image through a preprocessing preset (timm, paddle, paddleclas, or a config file); with --against-preset, where two presets differ' },
   compare: { run: compareCommand, usage: COMPARE_USAGE, summary: 'where a port first diverges from the reference, and the likely cause' },
   classify: { run: classifyCommand, usage: CLASSIFY_USAGE, summary: 'top-k ImageNet classes of an image' },
   convert: { run: convertCommand, usage: CONVERT_USAGE, summary: 'weights to .pth, .safetensors or .pdparams (Paddle names), by the output extension' },
