@@ -1,9 +1,12 @@
 import * as vscode from 'vscode';
 import type { CompareReport } from '../engine/protocol';
 import type { ClassificationData } from '../shared/classificationProtocol';
+import type { PreprocessingData } from '../shared/preprocessingProtocol';
 import { CheckpointEditorProvider } from './checkpointEditor/checkpointEditor';
 import { ClassificationViews } from './commands/classificationView';
 import { chooseClassificationCheckpoint, classifyImage } from './commands/classifyImage';
+import { comparePreprocessing } from './commands/comparePreprocessing';
+import { PreprocessingViews } from './commands/preprocessingView';
 import { openCheckpoint } from './commands/checkpointCommands';
 import { compareCheckpoints, defaultStorage } from './commands/compareCheckpoints';
 import { exportActiveReport, openReport } from './commands/reportCommands';
@@ -24,6 +27,7 @@ class DlaLens extends Disposable {
   /** Every model call goes to the engine process; this thread only routes, shows and disposes. */
   readonly engine: EngineHost;
   readonly classifications: ClassificationViews;
+  readonly preprocessingViews: PreprocessingViews;
 
   constructor(private readonly context: vscode.ExtensionContext) {
     super();
@@ -33,12 +37,15 @@ class DlaLens extends Disposable {
     this._register(ComparisonPanel.register(panels));
     this.classifications = this._register(new ClassificationViews(context.extensionUri, this.log));
     const classify = { engine: this.engine, log: this.log, status: this.status, views: this.classifications };
+    this.preprocessingViews = this._register(new PreprocessingViews(context.extensionUri, this.log));
+    const preprocessing = { ...classify, views: this.preprocessingViews, packageJSON: context.extension.packageJSON };
 
     const compare = { ...panels, storageUri: defaultStorage(context), status: this.status };
     this.command('dlaLens.compareCheckpoints', (arg) => compareCheckpoints(compare, arg));
     this.command('dlaLens.compareWith', (arg) => compareCheckpoints(compare, arg instanceof vscode.Uri ? arg : undefined));
     this.command('dlaLens.classifyImage', (arg) => classifyImage(classify, arg));
     this.command('dlaLens.chooseCheckpoint', () => chooseClassificationCheckpoint());
+    this.command('dlaLens.comparePreprocessing', (arg) => comparePreprocessing(preprocessing, arg));
     this.command('dlaLens.openCheckpoint', (arg) => openCheckpoint(arg));
     this.command('dlaLens.exportReport', (arg) => exportActiveReport(this.engine, arg));
     this.command('dlaLens.openReport', (arg) => openReport(panels, arg));
@@ -94,6 +101,8 @@ export interface DlaLensApi {
   statusText(): string;
   /** The classification a result page last asked for and was given (set once the page has loaded). */
   lastClassificationShown(): ClassificationData | undefined;
+  /** The preprocessing comparison a Compare Preprocessing page last asked for and was given (set once the page has loaded). */
+  lastPreprocessingShown(): PreprocessingData | undefined;
   /** The engine process's id while it runs (tests kill it to see a crash reported and recovered from). */
   enginePid(): number | undefined;
   /** Malformed messages the comparison page last shown sent and the host rejected. */
@@ -112,6 +121,7 @@ export function activate(context: vscode.ExtensionContext): DlaLensApi {
     statusText: () => lens.status.text,
     activeReport: () => ComparisonPanel.active?.report,
     lastClassificationShown: () => lens.classifications.lastServed,
+    lastPreprocessingShown: () => lens.preprocessingViews.lastServed,
     enginePid: () => lens.engine.client.pid,
     rejectedMessages: () => ComparisonPanel.active?.rejectedMessages ?? 0,
     progress: () => [...lens.engine.progressSeen],

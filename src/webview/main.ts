@@ -2,11 +2,13 @@ import { assertNever } from '../shared/channel';
 import { checkpointProtocol } from '../shared/checkpointProtocol';
 import { classificationProtocol } from '../shared/classificationProtocol';
 import { comparisonProtocol } from '../shared/comparisonProtocol';
+import { preprocessingProtocol } from '../shared/preprocessingProtocol';
 import { CheckpointPage } from './checkpoint/checkpointPage';
 import { ClassificationPage } from './classification/classificationPage';
 import { ComparisonApp } from './comparison/comparisonApp';
 import { webviewComparisonHost } from './comparison/webviewHost';
 import { HostConnection } from './messaging';
+import { PreprocessingPage } from './preprocessing/preprocessingPage';
 
 /**
  * One bundle for every page; the host's static HTML says which one this is (data-page). Each page
@@ -35,6 +37,11 @@ if (page === 'comparison') {
   let view: ClassificationPage | undefined;
   const host = new HostConnection(classificationProtocol, (m) => view?.render(m.data), reportProtocolError);
   view = new ClassificationPage(host);
+  void view.start();
+} else if (page === 'preprocessing') {
+  let view: PreprocessingPage | undefined;
+  const host = new HostConnection(preprocessingProtocol, (m) => view?.render(m.data), reportProtocolError);
+  view = new PreprocessingPage(host);
   void view.start();
 } else {
   document.getElementById('app')!.textContent = `Unknown page '${page}'.`;
