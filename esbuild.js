@@ -21,6 +21,11 @@ const entries = [
   // The engine process the extension forks: every model call runs there, off the extension host.
   { entryPoints: ['src/engine/worker.ts'], outfile: `${outdir}/engine.js`, platform: 'node',
     format: 'cjs', target: 'node20', external },
+  // An evaluation's threads (src/model/eval/workerScript.ts finds them beside cli.js and engine.js).
+  { entryPoints: ['src/model/eval/preprocessWorker.ts'], outfile: `${outdir}/preprocessWorker.js`, platform: 'node',
+    format: 'cjs', target: 'node20', external },
+  { entryPoints: ['src/model/eval/inferenceWorker.ts'], outfile: `${outdir}/inferenceWorker.js`, platform: 'node',
+    format: 'cjs', target: 'node20', external },
   { entryPoints: ['src/webview/main.ts'], outfile: `${outdir}/webview.js`, platform: 'browser',
     format: 'iife', target: 'es2022' },
   // The HTML report's page (src/model/compare/htmlReport.ts inlines it into each report): always

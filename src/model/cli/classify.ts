@@ -21,7 +21,7 @@ export async function classifyCommand(argv: string[]): Promise<number> {
   const k = Number(values.top);
   if (!Number.isInteger(k) || k < 1) throw new UsageError(`--top must be a positive integer; got '${values.top}'.`);
   const model = loadModel(requireOption('classify', values.weights, '--weights'), { weightsKey: values['weights-key'] });
-  const preset = presetFromOptions(values);
+  const preset = presetFromOptions(values, values.weights);
   const input = await loadInput(positionals[0], preset);
   const r = await classify(model, input.tensor, k, parseProvider(values.provider!));
   if (values.json) {

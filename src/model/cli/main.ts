@@ -2,6 +2,7 @@ import { FormatError, UsageError } from '../errors';
 import { classifyCommand, CLASSIFY_USAGE } from './classify';
 import { compareCommand, COMPARE_USAGE } from './compare';
 import { convertCommand, CONVERT_USAGE } from './convert';
+import { evalCommand, EVAL_USAGE } from './eval';
 import { inspectCommand, INSPECT_USAGE } from './inspect';
 import { preprocessCommand, PREPROCESS_USAGE } from './preprocess';
 import { runCommand, RUN_USAGE } from './run';
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, Command> = {
   preprocess: { run: preprocessCommand, usage: PREPROCESS_USAGE, summary: 'an image through a preprocessing preset (timm, paddle, paddleclas, or a config file); with --against-preset, where two presets differ' },
   compare: { run: compareCommand, usage: COMPARE_USAGE, summary: 'where a port first diverges from the reference, and the likely cause' },
   classify: { run: classifyCommand, usage: CLASSIFY_USAGE, summary: 'top-k ImageNet classes of an image' },
+  eval: { run: evalCommand, usage: EVAL_USAGE, summary: 'top-1/top-5 on labelled images; --against another checkpoint or preset: where they disagree' },
   convert: { run: convertCommand, usage: CONVERT_USAGE, summary: 'weights to .pth, .safetensors or .pdparams (Paddle names), by the output extension' },
 };
 

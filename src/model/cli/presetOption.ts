@@ -1,4 +1,4 @@
-import { loadPreset } from '../run/presetConfig';
+import { resolvePreset } from '../run/hubPreset';
 import { PRESET_NAMES, type PreprocessPreset } from '../run/presets';
 
 /** The options every command that preprocesses an image takes (spread into its parse() options). */
@@ -10,7 +10,7 @@ export const PRESET_OPTIONS = {
 /** For usage lines: `[--preset timm|paddle|paddleclas] [--preset-config FILE]`. */
 export const PRESET_USAGE = `[--preset ${PRESET_NAMES.join('|')}] [--preset-config FILE]`;
 
-/** The preset the options name; `timm` when neither is given. */
-export function presetFromOptions(values: { preset?: string; 'preset-config'?: string }): PreprocessPreset {
-  return loadPreset(values.preset, values['preset-config']);
+/** The preset the options name; when neither is given, a hub folder's own pretrained_cfg, else `timm`. */
+export function presetFromOptions(values: { preset?: string; 'preset-config'?: string }, checkpoint?: string): PreprocessPreset {
+  return resolvePreset(values.preset, values['preset-config'], checkpoint);
 }

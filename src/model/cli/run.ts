@@ -24,7 +24,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   });
   if (positionals.length) throw new UsageError(`Unexpected argument '${positionals[0]}'. Usage: ${RUN_USAGE}`);
   const model = loadModel(requireOption('run', values.weights, '--weights'), { weightsKey: values['weights-key'] });
-  const input = await loadInput(requireOption('run', values.input, '--input'), presetFromOptions(values));
+  const input = await loadInput(requireOption('run', values.input, '--input'), presetFromOptions(values, values.weights));
   const out = requireOption('run', values.out, '--out');
   const layers = values.layers === 'all' ? 'all' : [...new Set([...values.layers!.split(',').map((s) => s.trim()).filter(Boolean), 'logits'])];
   const r = await forwardTaps(model, input.tensor, { taps: layers, provider: parseProvider(values.provider!) });

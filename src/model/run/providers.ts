@@ -20,8 +20,9 @@ export function candidates(setting: ProviderSetting): ProviderId[] {
  * The ORT list for one candidate. A GPU provider keeps 'cpu' second for the few nodes it cannot
  * take (ORT's usual partitioning); whether the GPU provider loads at all is decided at creation.
  */
-export function executionProviders(id: ProviderId): InferenceSession.ExecutionProviderConfig[] {
-  return id === 'cpu' ? ['cpu'] : [id, 'cpu'];
+export function executionProviders(id: ProviderId, deviceId?: number): InferenceSession.ExecutionProviderConfig[] {
+  if (id === 'cpu') return ['cpu'];
+  return [deviceId === undefined ? id : ({ name: id, deviceId } as InferenceSession.ExecutionProviderConfig), 'cpu'];
 }
 
 /** Plain words for the failures every machine without a GPU stack meets. */

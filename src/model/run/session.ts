@@ -19,6 +19,8 @@ export interface ProviderAttempt {
 
 export interface SessionSettings {
   readonly provider?: ProviderSetting;
+  /** Which GPU a GPU provider runs on (CUDA's device_id, WebGPU's deviceId); default 0. */
+  readonly deviceId?: number;
   /** Intra-op threads; default os.availableParallelism(). */
   readonly threads?: number;
   readonly graphOptimization?: 'disabled' | 'basic' | 'extended' | 'layout' | 'all';
@@ -42,7 +44,7 @@ export function describeSession(s: Pick<RunnerSession, 'provider' | 'attempts'>)
 
 function sessionOptions(id: ProviderId, s: SessionSettings): ort.InferenceSession.SessionOptions {
   return {
-    executionProviders: executionProviders(id),
+    executionProviders: executionProviders(id, s.deviceId),
     intraOpNumThreads: s.threads ?? os.availableParallelism(),
     graphOptimizationLevel: s.graphOptimization ?? 'all',
     // ORT's pool spin-waits between ops by default; on a shared 2-core machine another busy process
