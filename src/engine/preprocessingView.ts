@@ -6,6 +6,7 @@
  * as one), its CSP already admits data: images, and the page then derives nothing from the pixels.
  * Runs in the engine process (sharp encodes; PNG is lossless, so a crop shown is the crop computed).
  */
+import * as path from 'path';
 import sharp from 'sharp';
 import type { PreprocessingComparison, SideResult } from '../model/run/comparePreprocessing';
 import type { PngImage, PreprocessingData, PreprocessingSideData } from '../shared/preprocessingProtocol';
@@ -52,7 +53,8 @@ export async function preprocessingData(c: PreprocessingComparison, facts: ViewF
 async function side(s: SideResult, config: string | undefined): Promise<PreprocessingSideData> {
   const r = s.result;
   return {
-    preset: s.preset.name, description: s.preset.description, config: config ?? null,
+    preset: s.preset.name, label: config ? `${s.preset.name} (${path.basename(config)})` : s.preset.name,
+    description: s.preset.description, config: config ?? null,
     decoder: s.preset.decoder, channels: s.preset.channels,
     decoded: { width: r.decoded.width, height: r.decoded.height },
     resized: { width: r.resized.width, height: r.resized.height },

@@ -19,6 +19,8 @@ export interface PngImage {
 
 export interface PreprocessingSideData {
   readonly preset: string;
+  /** How the page and its title name this side: the preset, with its config file's name when it came from one. */
+  readonly label: string;
   readonly description: string;
   /** The timm pretrained_cfg JSON or PaddleClas YAML the preset came from; null for a built-in preset. */
   readonly config: string | null;
@@ -121,6 +123,7 @@ function nullableStr(o: Obj, k: string, where: string): void {
 function side(v: unknown, where: string): void {
   const o = obj(v, where);
   str(o, 'preset', where);
+  str(o, 'label', where);
   str(o, 'description', where);
   nullableStr(o, 'config', where);
   oneOf(o, 'decoder', ['pillow', 'opencv'] as const, where);

@@ -95,6 +95,7 @@ describe('the engine compares preprocessing', { timeout: 300_000 }, () => {
     ].join('\n'));
     const d = await engine.call('comparePreprocessing', { image, a: { config: yaml }, b: { preset: 'paddleclas' }, provider: 'cpu' });
     assert.equal(d.a.config, yaml);
+    assert.deepEqual([d.a.label, d.b.label], ['paddleclas (DLA60.yaml)', 'paddleclas']);
     assert.equal(d.a.preset, 'paddleclas');
     assert.match(d.a.description, /bicubic|INTER_CUBIC|cubic/i);
     assert.equal(d.comparable, true);
@@ -107,6 +108,25 @@ describe('the engine compares preprocessing', { timeout: 300_000 }, () => {
     assert.deepEqual([s.b.crop.width, s.b.crop.height], [192, 192]);
     assert.match(s.incomparable ?? '', /crops differ in size.*224x224.*192x192/);
     assert.deepEqual([s.pixels, s.tensor, s.heatmap], [null, null, null]);
+  });
+
+  test('where the top-5s part ways, the ranks whose classes differ are marked, the top-1 among them', async () => {
+    // Inception-style normalisation and no crop margin: a tensor far from what dla46_c was trained on.
+    const image = referencePath('probe.png');
+    const checkpoint = referencePath('dla46_c.pth');
+    const cfg = path.join(tmp, 'inception_cfg.json');
+    fs.writeFileSync(cfg, JSON.stringify({ pretrained_cfg: { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], crop_pct: 1.0, interpolation: 'bilinear' } }));
+    const d = await engine.call('comparePreprocessing', { image, a: { preset: 'timm' }, b: { preset: 'timm', config: cfg }, checkpoint, provider: 'cpu' });
+    const direct = await comparePreprocessing(readReference('probe.png'), image, presetByName('timm'),
+      { ...presetByName('timm'), resize: { library: 'pillow', filter: 'bilinear', size: { rule: 'shorter-side', size: 224 } },
+        normalize: { arithmetic: 'torchvision', mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] } },
+      { model: loadModel(checkpoint), k: 5, provider: 'cpu' });
+    assert.deepEqual(d.tensor, { ...direct.tensor });
+    const differs = direct.a.top!.map((p, i) => p.index !== direct.b.top![i].index);
+    assert.ok(differs[0], 'the top-1 differs on this pair (else the test shows nothing)');
+    assert.deepEqual(d.model!.rankDiffers, differs);
+    assert.equal(d.model!.top1Differs, true);
+    assert.deepEqual(d.b.top!.map((p) => p.index), direct.b.top!.map((p) => p.index));
   });
 
   test('a bad config file or a missing image is answered with a sentence naming it', async () => {

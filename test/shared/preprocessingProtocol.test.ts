@@ -49,6 +49,7 @@ describe('the preprocessing page protocol', () => {
       [(d) => { d.heatmap.legend.uri = 'https://example.com/x.png'; }, /data\.heatmap\.legend\.uri: expected a data:image\/png URI/],
       [(d) => { d.pixels.max = '83'; }, /data\.pixels\.max: expected a number, got string/],
       [(d) => { d.tensor.differing = 1.5; }, /data\.tensor\.differing: expected an integer/],
+      [(d) => { delete d.a.label; }, /data\.a\.label: expected a string, got undefined/],
       [(d) => { d.b.decoder = 'imagemagick'; }, /data\.b\.decoder: expected 'pillow' or 'opencv', got 'imagemagick'/],
       [(d) => { d.b.top[2].prob = '0.1 %'; }, /data\.b\.top\[2\]\.prob: expected a number, got string/],
       [(d) => { d.model.rankDiffers[1] = 'no'; }, /data\.model\.rankDiffers\[1\]: expected a boolean, got string/],

@@ -58,7 +58,7 @@ export async function comparePreprocessing(deps: ComparePreprocessingDeps, arg?:
   const d = await deps.log.time(`Compare preprocessing of ${image}: ${describe(a)} vs ${describe(b)}${checkpoint ? ` with ${checkpoint} (provider ${provider})` : ''}`,
     () => deps.engine.withProgress(`DLA: comparing preprocessing of ${path.basename(image)}`, 'comparePreprocessing', params));
   if (!d) return undefined;
-  deps.log.info(`Compare Preprocessing ${path.basename(image)}, ${d.a.preset} vs ${d.b.preset}: ` + (d.pixels && d.tensor
+  deps.log.info(`Compare Preprocessing ${path.basename(image)}, ${d.a.label} vs ${d.b.label}: ` + (d.pixels && d.tensor
     ? `pixels max ${d.pixels.max}, mean ${d.pixels.mean.toFixed(4)}, ${(100 * d.pixels.differingShare).toFixed(1)}% differ; tensor max ${d.tensor.max.toFixed(4)}`
     : `not compared (${d.incomparable})`) + (d.model ? `; top-1 ${d.model.top1Differs ? 'differs' : 'the same'}, provider ${d.model.provider}` : ''));
   if (d.model) deps.status.ran(d.model.provider.split(/[ ;(]/)[0], d.model.provider);

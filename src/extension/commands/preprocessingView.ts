@@ -123,5 +123,5 @@ export class PreprocessingPanel extends Disposable {
 }
 
 export function titleOf(d: PreprocessingData): string {
-  return `${path.basename(d.image)} — ${d.a.preset} vs ${d.b.preset}`;
+  return `${path.basename(d.image)} — ${d.a.label} vs ${d.b.label}`;
 }

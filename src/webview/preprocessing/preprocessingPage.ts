@@ -39,7 +39,7 @@ export class PreprocessingPage {
     this.app.removeAttribute('aria-busy');
     this.app.className = 'preprocessing';
     const heading = el('h1');
-    heading.append(el('span', `${basename(d.image)}: `, 'muted'), el('span', d.a.preset, 'preset'), el('span', ' vs ', 'muted'), el('span', d.b.preset, 'preset'));
+    heading.append(el('span', `${basename(d.image)}: `, 'muted'), el('span', d.a.label, 'preset'), el('span', ' vs ', 'muted'), el('span', d.b.label, 'preset'));
 
     const images = el('div', undefined, 'pre-images');
     images.append(cropFigure('crop-a', d.a), cropFigure('crop-b', d.b));
@@ -68,7 +68,7 @@ function verdict(d: PreprocessingData): HTMLElement {
     const same = !d.model.top1Differs;
     const top1 = el('span', same
       ? ` The top-1 is the same: ${d.a.top[0]?.label ?? '?'}.`
-      : ` The top-1 differs: ${d.a.top[0]?.label ?? '?'} (${d.a.preset}) vs ${d.b.top[0]?.label ?? '?'} (${d.b.preset}).`, same ? 'good' : 'bad');
+      : ` The top-1 differs: ${d.a.top[0]?.label ?? '?'} (${d.a.label}) vs ${d.b.top[0]?.label ?? '?'} (${d.b.label}).`, same ? 'good' : 'bad');
     top1.id = 'top1';
     top1.dataset.differs = String(!same);
     p.append(top1);
@@ -79,7 +79,7 @@ function verdict(d: PreprocessingData): HTMLElement {
 function cropFigure(id: string, s: PreprocessingSideData): HTMLElement {
   const fig = el('figure', undefined, 'crop');
   fig.id = id;
-  fig.append(picture(s.crop, `The ${s.preset} crop`), el('figcaption', `${s.preset} · ${s.crop.width}×${s.crop.height} crop${s.channels === 'bgr' ? ' (fed as BGR)' : ''}`, 'muted'));
+  fig.append(picture(s.crop, `The ${s.label} crop`), el('figcaption', `${s.label} · ${s.crop.width}×${s.crop.height} crop${s.channels === 'bgr' ? ' (fed as BGR)' : ''}`, 'muted'));
   return fig;
 }
 
@@ -94,7 +94,7 @@ function heatmapFigure(d: PreprocessingData): HTMLElement {
   const labels = el('div', undefined, 'heat-labels mono');
   labels.append(el('span', '0'), el('span', `${h.scaleMax} levels`));
   legend.append(ramp, labels);
-  fig.append(picture(h.image, `Difference of the two crops, max over R, G, B of |${d.a.preset} − ${d.b.preset}|`),
+  fig.append(picture(h.image, `Difference of the two crops, max over R, G, B of |${d.a.label} − ${d.b.label}|`),
     el('figcaption', `|a − b| per pixel, max over R, G, B · black: identical`, 'muted'), legend);
   return fig;
 }
@@ -153,7 +153,7 @@ function presets(d: PreprocessingData): HTMLElement {
     what.append(el('div', s.description),
       el('div', `${s.decoder === 'opencv' ? 'OpenCV' : 'Pillow'} decoder · decoded ${s.decoded.width}×${s.decoded.height} → resized ${s.resized.width}×${s.resized.height} → crop ${s.crop.width}×${s.crop.height}`, 'muted'));
     if (s.config) what.append(el('div', `from ${s.config}`, 'muted mono path'));
-    r.append(el('th', s.preset), what);
+    r.append(el('th', s.label), what);
   }
   return table;
 }
@@ -168,7 +168,7 @@ function topFive(d: PreprocessingData): HTMLElement[] {
   const table = el('table', undefined, 'top5 top5-pair');
   table.id = 'top5-pair';
   const head = table.createTHead().insertRow();
-  for (const [h, cls] of [['#', 'rank'], [d.a.preset, ''], ['', 'prob'], ['', 'same'], [d.b.preset, ''], ['', 'prob']]) head.appendChild(el('th', h, cls || undefined));
+  for (const [h, cls] of [['#', 'rank'], [d.a.label, ''], ['', 'pct'], ['', 'same'], [d.b.label, ''], ['', 'pct']]) head.appendChild(el('th', h, cls || undefined));
   const body = table.createTBody();
   const n = Math.max(d.a.top.length, d.b.top.length);
   for (let i = 0; i < n; i++) {
@@ -194,7 +194,7 @@ function topFive(d: PreprocessingData): HTMLElement[] {
 
 function prediction(p: ClassificationPrediction | undefined, side: string): HTMLTableCellElement[] {
   const label = el('td', p ? `${p.label} (${p.index})` : '—', `label side-${side}`);
-  const prob = el('td', p ? `${(p.prob * 100).toFixed(2)} %` : '', 'mono prob');
+  const prob = el('td', p ? `${(p.prob * 100).toFixed(2)} %` : '', 'mono pct');
   if (p) {
     label.dataset.index = String(p.index);
     prob.dataset.value = String(p.prob);

@@ -85,7 +85,7 @@ describe('Compare Preprocessing', function () {
     // The page was pushed the new comparison: one tab, retitled.
     await until('the page to show the YAML comparison', () => api.lastPreprocessingShown() === d);
     assert.strictEqual(views().length, 1);
-    assert.strictEqual(views()[0].label, 'probe.png — paddleclas vs paddleclas');
+    assert.strictEqual(views()[0].label, 'probe.png — paddleclas vs paddleclas (cubic.yaml)');
   });
 
   it('says which file is wrong when a preset config cannot be read', async () => {
