@@ -9,7 +9,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { readCheckpoint } from '../../src/model/formats/registry';
+import { comparePreprocessing } from '../../src/model/run/comparePreprocessing';
 import { topK } from '../../src/model/run/labels';
+import { loadModel } from '../../src/model/run/loadModel';
+import { presetByName } from '../../src/model/run/presets';
 import { TEST_TMP } from '../../scripts/code-server/paths';
 import { REFERENCE_DIR, makeWorkspace } from '../integration/workspace';
 import type { ToleranceRule } from '../../src/shared/tolerance';
@@ -342,6 +345,68 @@ describe('DLA Lens in a real VS Code (code-server + Chromium)', { timeout: 300_0
     assert.ok(imgBox && tableBox && imgBox.x + imgBox.width <= tableBox.x, `image ${JSON.stringify(imgBox)} beside the table ${JSON.stringify(tableBox)}`);
     assert.match((await view.locator('figure.image figcaption').textContent()) ?? '', /probe\.png · \d+×\d+/);
     await screenshot(page, 'classify');
+  });
+
+  it('compares preprocessing from the explorer context menu: timm vs paddleclas, the numbers the engine computes, kept across a reload', async () => {
+    const { page } = wb;
+    const image = path.join(runDir, 'workspace', 'probe.png');
+    const direct = await comparePreprocessing(new Uint8Array(fs.readFileSync(image)), image, presetByName('timm'), presetByName('paddleclas'),
+      { model: loadModel(path.join(REFERENCE_DIR, 'dla60.pth')), k: 5, provider: 'cpu' });
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'probe.png' }).click({ button: 'right' });
+    await page.locator('.context-view .action-menu-item', { hasText: 'Compare Preprocessing' }).hover();
+    await page.keyboard.press('Enter');
+    // Two quick picks, each picked by its exact label once its own step shows (dlaLens.checkpoint is set: no third).
+    for (const [step, preset] of [[1, 'timm'], [2, 'paddleclas']] as const) {
+      await page.locator('.quick-input-widget .quick-input-title', { hasText: `(${step}/2)` }).waitFor({ timeout: 20_000 });
+      await page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: new RegExp(`^${preset}$`) }) }).first().click();
+    }
+    await page.locator('.tab', { hasText: 'probe.png — timm vs paddleclas' }).waitFor({ timeout: 90_000 });
+    let view = webview(page);
+    await view.locator('body[data-ready="true"]').waitFor({ timeout: 30_000 });
+
+    const checkShown = async (v: typeof view) => {
+      // The statistics the page shows are the engine's, value for value.
+      for (const [stat, s] of [['pixels', direct.pixels!], ['tensor', direct.tensor!]] as const) {
+        for (const field of ['max', 'mean', 'differingShare'] as const) {
+          assert.equal(await v.locator(`#stats tr[data-stat="${stat}"] td[data-field="${field}"]`).getAttribute('data-value'), String(s[field]), `${stat} ${field}`);
+        }
+        const share = (await v.locator(`#stats tr[data-stat="${stat}"] td[data-field="differingShare"]`).textContent()) ?? '';
+        assert.ok(share.includes(`${(100 * s.differingShare).toFixed(1)} %`) && share.includes(`${s.differing} of ${s.total}`), share);
+      }
+      assert.equal(await v.locator('#heat-legend').getAttribute('data-scale-max'), String(direct.pixels!.max));
+      assert.match((await v.locator('#heat-legend .heat-labels').textContent()) ?? '', new RegExp(`^0${direct.pixels!.max} levels$`));
+      // Both top-5s side by side; a rank is marked where its classes differ.
+      const labelsA = await v.locator('#top5-pair tbody td.side-a').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.index)));
+      const labelsB = await v.locator('#top5-pair tbody td.side-b').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.index)));
+      assert.deepEqual(labelsA, direct.a.top!.map((p) => p.index));
+      assert.deepEqual(labelsB, direct.b.top!.map((p) => p.index));
+      const marks = await v.locator('#top5-pair tbody tr').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.differs));
+      assert.deepEqual(marks, direct.a.top!.map((p, i) => String(p.index !== direct.b.top![i].index)));
+      assert.equal(await v.locator('#top1').getAttribute('data-differs'), String(direct.a.top![0].index !== direct.b.top![0].index));
+    };
+    await checkShown(view);
+    // The crops and the heat map are drawn, the crops side by side at one size.
+    for (const id of ['crop-a', 'crop-b', 'heatmap']) {
+      const img = view.locator(`#${id} > img`);
+      assert.ok(await img.evaluate((e) => (e as HTMLImageElement).complete && (e as HTMLImageElement).naturalWidth === 224), `${id} drawn at 224 px`);
+    }
+    const [boxA, boxB] = [await view.locator('#crop-a > img').boundingBox(), await view.locator('#crop-b > img').boundingBox()];
+    assert.ok(boxA && boxB && Math.abs(boxA.y - boxB.y) < 1 && boxA.x + boxA.width <= boxB.x && Math.abs(boxA.width - boxB.width) < 1,
+      `crops side by side: ${JSON.stringify([boxA, boxB])}`);
+    console.log(`  probe.png timm vs paddleclas: pixels max ${direct.pixels!.max}, ${(100 * direct.pixels!.differingShare).toFixed(1)} % differ; tensor max ${direct.tensor!.max.toFixed(4)}`);
+    await screenshot(page, 'compare-preprocessing');
+
+    // A window reload brings the view back from its saved state (the serializer), the same numbers in it.
+    const reloaded = page.waitForEvent('framenavigated', { predicate: (f) => f === page.mainFrame(), timeout: 60_000 });
+    await runCommand(page, 'Developer: Reload Window');
+    await reloaded;
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    await page.locator('.tab.active', { hasText: 'probe.png — timm vs paddleclas' }).waitFor({ timeout: 60_000 });
+    view = webview(page);
+    await view.locator('body[data-ready="true"]').waitFor({ timeout: 60_000 });
+    await checkShown(view);
+    await setColorTheme(page, 'Default Dark Modern'); // the reloaded workbench does not restore it (see setColorTheme)
+    await closeEditors(page);
   });
 });
 
