@@ -88,6 +88,23 @@ describe('Compare Preprocessing', function () {
     assert.strictEqual(views()[0].label, 'probe.png — paddleclas vs paddleclas (cubic.yaml)');
   });
 
+  it('without dlaLens.checkpoint, asks for one or for going without a model', async () => {
+    const api = await activeApi();
+    api.clearLastError();
+    await vscode.workspace.getConfiguration('dlaLens').update('checkpoint', undefined, vscode.ConfigurationTarget.Workspace);
+    const running = vscode.commands.executeCommand<PreprocessingData | undefined>('dlaLens.comparePreprocessing',
+      { image: workspaceFile('probe.png'), a: { preset: 'timm' }, b: { preset: 'paddleclas' } });
+    // The quick pick offers "Choose a checkpoint…" first, then "Without a model": take the second.
+    await new Promise((r) => setTimeout(r, 1500));
+    await vscode.commands.executeCommand('workbench.action.quickOpenSelectNext');
+    await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+    const d = await running;
+    assert.ok(d, `nothing shown: ${api.lastError()?.message}`);
+    assert.strictEqual(d.model, null);
+    assert.deepStrictEqual([d.a.top, d.b.top], [null, null]);
+    assert.strictEqual(vscode.workspace.getConfiguration('dlaLens').get('checkpoint'), '', 'going without a model remembers nothing');
+  });
+
   it('says which file is wrong when a preset config cannot be read', async () => {
     const api = await activeApi();
     api.clearLastError();
