@@ -2,7 +2,7 @@ import * as path from 'path';
 import { FormatError } from '../errors';
 import { DTYPE_BYTES, numel, typedView, type Checkpoint, type Tensor, type TensorData } from '../tensor';
 import { NumpyArray, numpyGlobals, numpyToTensor } from './numpyPickle';
-import { describe, looksLikePickle, unpickle, type GlobalHandler } from './pickle';
+import { describe, keyText, looksLikePickle, unpickle, type GlobalHandler } from './pickle';
 import { isLegacyTorchHead } from './pth';
 import type { FormatReader } from './reader';
 
@@ -61,7 +61,7 @@ export function readPdparams(bytes: Uint8Array, file: string): Checkpoint {
   const ignored: string[] = [];
   for (const [k, v] of root) {
     if (typeof k !== 'string') {
-      ignored.push(String(k));
+      ignored.push(keyText(k));
       continue;
     }
     if (k === STRUCTURED_NAMES) {
@@ -84,11 +84,11 @@ export function readPdparams(bytes: Uint8Array, file: string): Checkpoint {
     tensors.set(k, numpyToTensor(value.array, file, k));
   }
   if (tensors.size === 0) {
-    throw new FormatError(file, `Found no arrays in the Paddle dict; its keys are: ${[...root.keys()].slice(0, 12).map(String).join(', ')}.`, 0);
+    throw new FormatError(file, `Found no arrays in the Paddle dict; its keys are: ${[...root.keys()].slice(0, 12).map(keyText).join(', ')}.`, 0);
   }
   if (Object.keys(parameterNames).length > 0) metadata.structuredToParameterName = JSON.stringify(parameterNames);
   if (slices.size > 0) metadata.joinedBigParams = [...new Set(slices.values())].join(', ');
-  if (ignored.length > 0) metadata.ignoredKeys = ignored.join(', ');
+  if (ignored.length > 0) metadata.ignoredKeys = ignored.length > 12 ? `${ignored.slice(0, 12).join(', ')}, ... (${ignored.length} in all)` : ignored.join(', ');
   return { file, format: 'pdparams', tensors, metadata };
 }
 
@@ -98,7 +98,7 @@ function sliceOwners(info: Map<unknown, unknown>, file: string): Map<string, str
   for (const [name, entry] of info) {
     const parts = entry instanceof Map ? entry.get('slices') : undefined;
     if (typeof name !== 'string' || !Array.isArray(parts) || !parts.every((p) => typeof p === 'string')) {
-      throw new FormatError(file, `Expected '${BIG_PARAM_INFO}' to map names to {'OriginShape', 'slices'} but found ${describe(entry)}.`, 0, String(name));
+      throw new FormatError(file, `Expected '${BIG_PARAM_INFO}' to map names to {'OriginShape', 'slices'} but found ${describe(entry)}.`, 0, keyText(name));
     }
     for (const p of parts) owners.set(p as string, name);
   }

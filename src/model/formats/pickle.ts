@@ -446,12 +446,18 @@ class Unpickler {
   }
 }
 
+/** A number as text; a huge integer by its size (its decimal digits take quadratic time to print). */
+export function numberText(v: number | bigint): string {
+  if (typeof v === 'bigint' && (v > 2n ** 256n || v < -(2n ** 256n))) return `with ${v.toString(16).replace('-', '').length * 4} bits`;
+  return String(v);
+}
+
 /** A short description of a pickle value for error messages. */
 export function describe(v: unknown): string {
   if (v === null) return 'None';
   if (v === undefined) return 'nothing';
   if (typeof v === 'string') return `the string '${v.length > 40 ? v.slice(0, 40) + '...' : v}'`;
-  if (typeof v === 'number' || typeof v === 'bigint') return `the number ${v}`;
+  if (typeof v === 'number' || typeof v === 'bigint') return `the number ${numberText(v)}`;
   if (typeof v === 'boolean') return v ? 'True' : 'False';
   if (v instanceof Uint8Array) return `${v.length} bytes`;
   if (Array.isArray(v)) return Object.isFrozen(v) ? `a ${v.length}-tuple` : `a list of ${v.length}`;
@@ -461,6 +467,17 @@ export function describe(v: unknown): string {
   if (v instanceof PyObject) return `a '${v.className}' object`;
   if (typeof v === 'object' && 'dtype' in v && 'shape' in v) return 'a tensor';
   return `a ${(v as object).constructor?.name ?? 'value'}`;
+}
+
+/**
+ * A dict key as text for messages and metadata: strings and scalars as they are, anything else
+ * described. Never String() of a pickled value: a tuple key made of memo references to itself,
+ * ten wide and forty deep, is a few hundred bytes of pickle and 10^40 characters of text.
+ */
+export function keyText(k: unknown): string {
+  if (typeof k === 'string') return k.length > 200 ? `${k.slice(0, 200)}...` : k;
+  if (typeof k === 'number' || typeof k === 'bigint') return numberText(k);
+  return describe(k);
 }
 
 /** Python truthiness-free helpers for handlers: checked accessors that fail with a sentence. */

@@ -1,7 +1,7 @@
 import { FormatError } from '../errors';
 import { toFloat32, type DType, type Tensor } from '../tensor';
 import { NumpyArray, numpyToTensor } from './numpyPickle';
-import { PyObject, describe } from './pickle';
+import { PyObject, describe, keyText, numberText } from './pickle';
 
 /**
  * Finding the weights inside what training scripts save. `torch.save(model.state_dict())` gives the
@@ -161,7 +161,7 @@ export function selectWeights<T extends TensorInfo>(
   if (found.length === 0) {
     throw new FormatError(
       file,
-      `Found no tensors in the top-level dict or in the dicts under it (to depth ${MAX_DEPTH}). The top-level keys are: ${list([...root.keys()].map(String)) || '(none)'}; ` +
+      `Found no tensors in the top-level dict or in the dicts under it (to depth ${MAX_DEPTH}). The top-level keys are: ${list([...root.keys()].slice(0, MAX_LISTED + 1).map(keyText)) || '(none)'}; ` +
         `expected a state_dict, or one under a wrapper key such as ${WRAPPER_KEYS.slice(0, 4).map((k) => `'${k}'`).join(', ')}.`,
       offset,
     );
@@ -172,7 +172,7 @@ export function selectWeights<T extends TensorInfo>(
     tensors = new Map([...tensors].map(([k, v]) => [k.slice(prefix.length), v]));
   }
   const strippedPrefix = [chosen.strippedPrefix, prefix].filter(Boolean).join('') || undefined;
-  const ignored = [...chosen.dict].filter(([k, v]) => !(typeof k === 'string' && isTensor(v))).map(([k]) => String(k));
+  const ignored = [...chosen.dict].filter(([k, v]) => !(typeof k === 'string' && isTensor(v))).map(([k]) => keyText(k));
   const { skipped, info } = siblings(root, chosen.path, found, isTensor, describeTensor);
   const selection: WeightsSelection = {
     key: chosen.key,
@@ -247,7 +247,7 @@ function siblings<T extends TensorInfo>(
     const prefix = path.slice(0, depth).map((k) => `${k}.`).join('');
     for (const [k, v] of dict) {
       if (k === path[depth]) continue;
-      const name = prefix + String(k);
+      const name = prefix + keyText(k);
       skipped.push(name);
       if (Object.keys(info).length < MAX_SIBLINGS) {
         info[name] = v instanceof Map && candidateDicts.has(v) ? `dict of ${v.size}, another candidate` : summarize(v, isTensor, describeTensor);
@@ -265,7 +265,7 @@ function summarize<T>(v: unknown, isTensor: (v: unknown) => v is T, describeTens
   if (isTensor(v)) return describeTensor(v);
   if (v === null) return 'None';
   if (typeof v === 'boolean') return v ? 'True' : 'False';
-  if (typeof v === 'number' || typeof v === 'bigint') return String(v);
+  if (typeof v === 'number' || typeof v === 'bigint') return numberText(v);
   if (typeof v === 'string') return truncate(shallow ? `'${v}'` : v);
   if (v instanceof Uint8Array) return `bytes (${v.length})`;
   if (v instanceof Map) return `dict of ${v.size}`;
@@ -289,7 +289,7 @@ function summarize<T>(v: unknown, isTensor: (v: unknown) => v is T, describeTens
   if (v instanceof PyObject) {
     const short = v.className.split('.').pop();
     if (shallow || !(v.state instanceof Map)) return `${short}(...)`;
-    const fields = [...v.state].slice(0, 40).map(([k, x]) => `${String(k)}=${summarize(x, isTensor, describeTensor, true)}`);
+    const fields = [...v.state].slice(0, 40).map(([k, x]) => `${keyText(k)}=${summarize(x, isTensor, describeTensor, true)}`);
     return truncate(`${short}(${fields.join(', ')}${v.state.size > 40 ? ', ...' : ''})`);
   }
   return describe(v);

@@ -25,6 +25,11 @@ export class PickleWriter {
     return this.u32(n % 2 ** 32).u32(Math.floor(n / 2 ** 32));
   }
 
+  /** Bytes appended as they are (any length; `raw` spreads its arguments onto the call stack). */
+  rawBytes(b: Uint8Array): this {
+    return this.bytesOf(b);
+  }
+
   private bytesOf(b: Uint8Array): this {
     for (const x of b) this.out.push(x);
     return this;
