@@ -30,6 +30,7 @@ function findDataPkl(zip: ZipArchive, file: string): string {
         .slice(0, 5)
         .map((e) => `'${e.name}'`)
         .join(', ')}.`,
+      zip.entries[0]?.centralOffset ?? 0,
     );
   }
   candidates.sort((a, b) => a.split('/').length - b.split('/').length);
@@ -76,10 +77,12 @@ export function readPthSource(source: ByteSource, file: string, options?: ReadOp
   if (isLegacyTorchHead(head)) return readLegacyPth(source.read(0, source.length), file, options);
   const zip = readZipSource(source, file);
   const prefix = findDataPkl(zip, file);
-  if (zip.entries.some((e) => e.name.startsWith(`${prefix}code/`))) {
+  const code = zip.entries.find((e) => e.name.startsWith(`${prefix}code/`));
+  if (code) {
     throw new FormatError(
       file,
       'This is a TorchScript archive (torch.jit.save), not a torch.save checkpoint. Save the weights with torch.save(model.state_dict(), path).',
+      code.centralOffset,
     );
   }
   const byteorder = zip.get(`${prefix}byteorder`);
