@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -30,6 +31,8 @@ interface ManifestEntry {
   readonly format: 'zip' | 'legacy';
   readonly key: string;
   readonly strippedPrefix?: string;
+  /** A prefix the file's names carry that only the DLA chooser strips (Lightning's 'model.'). */
+  readonly rawPrefix?: string;
   readonly tensors: Record<string, Expected>;
   readonly ema?: Record<string, Expected>;
   readonly info: Record<string, string>;
@@ -43,13 +46,13 @@ function sha256(c: Checkpoint, name: string): string {
   return createHash('sha256').update(new Uint8Array(d.buffer, d.byteOffset, d.byteLength)).digest('hex');
 }
 
-function assertSameTensors(c: Checkpoint, expected: Record<string, Expected>, what: string): void {
-  assert.deepEqual([...c.tensors.keys()], Object.keys(expected), `${what}: the names, in torch's order`);
+function assertSameTensors(c: Checkpoint, expected: Record<string, Expected>, what: string, prefix = ''): void {
+  assert.deepEqual([...c.tensors.keys()], Object.keys(expected).map((k) => prefix + k), `${what}: the names, in torch's order`);
   for (const [name, e] of Object.entries(expected)) {
-    const t = c.tensors.get(name)!;
+    const t = c.tensors.get(prefix + name)!;
     assert.equal(t.dtype, e.dtype, `${what}: ${name} dtype`);
     assert.deepEqual([...t.shape], e.shape, `${what}: ${name} shape`);
-    assert.equal(sha256(c, name), e.sha256, `${what}: ${name} bytes`);
+    assert.equal(sha256(c, prefix + name), e.sha256, `${what}: ${name} bytes`);
   }
 }
 
@@ -62,7 +65,7 @@ describe('checkpoints written by real PyTorch', { skip, timeout: 300_000 }, () =
     const r = runPython([path.join(ROOT, 'scripts', 'fixtures', 'torch_checkpoints.py'), '--out', dir]);
     assert.equal(r.status, 0, r.stderr);
     files = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')).files;
-    assert.equal(Object.keys(files).length, 16);
+    assert.equal(Object.keys(files).length, 18);
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -71,7 +74,7 @@ describe('checkpoints written by real PyTorch', { skip, timeout: 300_000 }, () =
       const file = path.join(dir, name);
       for (const c of [readCheckpoint(file), await readCheckpointAsync(file)]) {
         assert.equal(c.format, 'pth', name);
-        assertSameTensors(c, e.tensors, name);
+        assertSameTensors(c, e.tensors, name, e.rawPrefix);
         assert.equal(c.weights?.key, e.key, `${name}: the weights taken`);
         assert.equal(c.weights?.strippedPrefix, e.strippedPrefix, `${name}: the prefix stripped`);
         for (const [k, v] of Object.entries(e.info)) assert.equal(c.metadata[k], v, `${name}: metadata ${k}`);
@@ -91,7 +94,7 @@ describe('checkpoints written by real PyTorch', { skip, timeout: 300_000 }, () =
     assert.equal(timm.metadata.alternatives, "'state_dict_ema' (290 tensors)");
   });
 
-  it('the DLA chooser takes the trained weights; --weights-key takes the EMA copy, bit-identical too', () => {
+  it('the DLA chooser takes the trained weights (Lightning prefix stripped); --weights-key takes the EMA copy, bit-identical too', () => {
     for (const [name, e] of Object.entries(files)) {
       if (!e.variant) continue;
       const file = path.join(dir, name);
@@ -99,6 +102,11 @@ describe('checkpoints written by real PyTorch', { skip, timeout: 300_000 }, () =
       assert.equal(model.variant.name, e.variant, name);
       assert.equal(model.checkpoint.weights?.key, e.key, name);
       assert.match(model.checkpoint.weights!.reason, new RegExp(`^fits ${e.variant} exactly`), name);
+      assertSameTensors(model.checkpoint, e.tensors, `${name} (DLA chooser)`);
+      if (e.rawPrefix) {
+        assert.match(model.checkpoint.weights!.reason, new RegExp(`once the prefix '${e.rawPrefix}' is stripped`), name);
+        assert.equal(model.checkpoint.weights?.strippedPrefix, e.rawPrefix, name);
+      }
       if (e.ema) {
         assert.match(model.checkpoint.weights!.reason, new RegExp(`'state_dict_ema' fits ${e.variant} too`), name);
         const ema = readCheckpoint(file, { weightsKey: 'state_dict_ema', chooseWeights: chooseDlaWeights });
@@ -106,6 +114,24 @@ describe('checkpoints written by real PyTorch', { skip, timeout: 300_000 }, () =
         assert.equal(loadModel(file, { weightsKey: 'state_dict_ema' }).checkpoint.weights?.key, 'state_dict_ema');
       }
     }
+  });
+
+  it('dla-lens inspect shows the weights chosen, the alternatives and what was saved beside them', () => {
+    const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'model', 'cli', 'main.ts'), 'inspect', ...args], { encoding: 'utf8' });
+    const timm = path.join(dir, 'timm_dla46_c_legacy.pth');
+    const text = cli(timm);
+    assert.equal(text.status, 0, text.stderr);
+    assert.match(text.stdout, /variant {5}dla46_c/);
+    assert.match(text.stdout, /weights {5}'state_dict': fits dla46_c exactly; 'state_dict_ema' fits dla46_c too/);
+    assert.match(text.stdout, /other dicts 'state_dict_ema' \(290 tensors\) \(--weights-key picks one\)/);
+    assert.match(text.stdout, /\n {4}epoch +299\n/);
+    assert.match(text.stdout, /\n {4}metric +71\.25\n/);
+    const json = JSON.parse(cli(path.join(dir, 'examples_dla60x_c_zip.pth'), '--json').stdout);
+    assert.equal(json.metadata.best_acc1, 'tensor(76.13)');
+    assert.equal(json.weights.strippedPrefix, 'module.');
+    const wrong = cli(timm, '--weights-key', 'ema');
+    assert.equal(wrong.status, 2);
+    assert.match(wrong.stderr, /no dict of tensors under the weights key 'ema'\. This checkpoint's dicts of tensors are: 'state_dict' \(290 tensors\), 'state_dict_ema'/);
   });
 
   it('a wrong weights key is refused with the available keys', () => {
