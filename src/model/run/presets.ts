@@ -132,7 +132,8 @@ const TIMM_INTERPOLATIONS: readonly PillowFilter[] = ['nearest', 'bilinear', 'bi
  * - otherwise (timm treats any other value as 'center'): Resize(scale) of the shorter side when
  *   scale_size is square, else ResizeKeepRatio(scale_size) (timm passes no interpolation there, so
  *   bilinear); CenterCrop(input size);
- * ToTensor and Normalize(mean, std). Decoding is Pillow's (timm's dataset loader).
+ * ToTensor and Normalize(mean, std). Decoding is Pillow's (timm's dataset loader). test_input_size
+ * and test_crop_pct are not used, as resolve_data_config does not use them by default.
  * `where` names the source in error messages (e.g. "hub/dla34/config.json: pretrained_cfg").
  */
 export function presetFromTimmPretrainedCfg(cfg: TimmPretrainedCfg, name = 'timm', where = 'pretrained_cfg'): PreprocessPreset {
