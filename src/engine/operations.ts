@@ -22,6 +22,7 @@ import { toFloat32, type Checkpoint } from '../model/tensor';
 import type { ClassificationData } from '../shared/classificationProtocol';
 import type { PreprocessingData } from '../shared/preprocessingProtocol';
 import { preprocessingData } from './preprocessingView';
+import { runEvaluation } from './evaluation';
 import type { ComparisonResult, Method, ParamsOf, ProgressOf, ResultOf } from './protocol';
 
 /** What a method gets besides its parameters: a way to report progress and to see a Cancel. */
@@ -141,6 +142,10 @@ export class Engine implements Operations {
     return preprocessingData(c, {
       configA: p.a.config, configB: p.b.config, checkpoint: p.checkpoint, variant: model?.variant.name, ms: performance.now() - start,
     });
+  }
+
+  evaluate(p: ParamsOf<'evaluate'>, ctx: CallContext<'evaluate'>): Promise<ResultOf<'evaluate'>> {
+    return runEvaluation(p, ctx);
   }
 
   async dispose(): Promise<void> {

@@ -13,6 +13,7 @@ import type { CompareReport } from '../model/compare/types';
 import type { ProviderSetting } from '../model/run/providers';
 import type { CheckpointData } from '../shared/checkpointProtocol';
 import type { ClassificationData } from '../shared/classificationProtocol';
+import type { EvaluationData } from '../shared/evaluationProtocol';
 import type { ComparisonView, LayerDetailData, ViewTensorStats } from '../shared/comparisonProtocol';
 import type { PreprocessingData } from '../shared/preprocessingProtocol';
 import type { ToleranceRule } from '../shared/tolerance';
@@ -78,6 +79,35 @@ export interface EngineMethods {
     params: { image: string; a: PresetChoice; b: PresetChoice; checkpoint?: string; provider: ProviderSetting };
     result: PreprocessingData; progress: string;
   };
+  /** DLA: Evaluate on Labelled Images (dla-lens eval); progress is the count, rate and ETA. */
+  evaluate: { params: EvaluateParams; result: EvaluationData; progress: EvaluateProgress };
+}
+
+export interface EvaluateParams {
+  readonly title: string;
+  readonly weights: string;
+  /** An ImageFolder tree, or a list file with the folder its paths are relative to. */
+  readonly folder?: string;
+  readonly list?: string;
+  readonly root?: string;
+  /** Absent: a hub folder's own pretrained_cfg, else timm. */
+  readonly preset?: PresetChoice;
+  readonly against?: string;
+  readonly againstPreset?: PresetChoice;
+  readonly batch?: number;
+  readonly limit?: number;
+  readonly provider: ProviderSetting;
+  /** The predictions file (JSON lines); `resume` continues the run it records. */
+  readonly out?: string;
+  readonly resume?: boolean;
+}
+
+export interface EvaluateProgress {
+  readonly done: number;
+  readonly total: number;
+  readonly imagesPerSecond: number;
+  readonly etaSeconds?: number;
+  readonly top1: number;
 }
 
 export type Method = keyof EngineMethods;
@@ -133,7 +163,7 @@ export type FromEngine = ProgressMessage | ResultMessage | ErrorMessage | LogMes
 const METHODS: Record<Method, true> = {
   compare: true, openReport: true, writeReport: true, layerDetail: true, releaseComparison: true,
   inspectCheckpoint: true, tensorStats: true, releaseCheckpoint: true, classify: true,
-  comparePreprocessing: true,
+  comparePreprocessing: true, evaluate: true,
 };
 
 export function isMethod(x: unknown): x is Method {

@@ -6,7 +6,8 @@ import * as vscode from 'vscode';
  * the fallbacks here only guard against a user writing a wrong type into settings.json.
  */
 export type ProviderSetting = 'auto' | 'cuda' | 'webgpu' | 'cpu';
-export type PreprocessingSetting = 'timm' | 'paddle';
+export type PreprocessingSetting = 'timm' | 'paddle' | 'paddleclas';
+const PRESETS = ['timm', 'paddle', 'paddleclas'] as const;
 
 const SECTION = 'dlaLens';
 
@@ -23,7 +24,14 @@ export function executionProvider(): ProviderSetting {
 }
 
 export function preprocessing(): PreprocessingSetting {
-  return oneOf(section().get('preprocessing'), ['timm', 'paddle'] as const, 'timm');
+  return oneOf(section().get('preprocessing'), PRESETS, 'timm');
+}
+
+/** The preset the user set, or undefined when the setting is at its default (then a hub folder's own pretrained_cfg applies). */
+export function preprocessingChosen(): PreprocessingSetting | undefined {
+  const i = section().inspect('preprocessing');
+  const set = i?.workspaceFolderValue ?? i?.workspaceValue ?? i?.globalValue;
+  return set === undefined ? undefined : oneOf(set, PRESETS, 'timm');
 }
 
 export function tolerance(): number {

@@ -1,11 +1,14 @@
 import * as vscode from 'vscode';
 import type { CompareReport } from '../engine/protocol';
 import type { ClassificationData } from '../shared/classificationProtocol';
+import type { EvaluationData } from '../shared/evaluationProtocol';
 import type { PreprocessingData } from '../shared/preprocessingProtocol';
 import { CheckpointEditorProvider } from './checkpointEditor/checkpointEditor';
 import { ClassificationViews } from './commands/classificationView';
 import { chooseClassificationCheckpoint, classifyImage } from './commands/classifyImage';
 import { comparePreprocessing } from './commands/comparePreprocessing';
+import { evaluateImages } from './commands/evaluate';
+import { EvaluationViews } from './commands/evaluationView';
 import { PreprocessingViews } from './commands/preprocessingView';
 import { openCheckpoint } from './commands/checkpointCommands';
 import { compareCheckpoints, defaultStorage } from './commands/compareCheckpoints';
@@ -28,6 +31,7 @@ class DlaLens extends Disposable {
   readonly engine: EngineHost;
   readonly classifications: ClassificationViews;
   readonly preprocessingViews: PreprocessingViews;
+  readonly evaluations: EvaluationViews;
 
   constructor(private readonly context: vscode.ExtensionContext) {
     super();
@@ -46,6 +50,9 @@ class DlaLens extends Disposable {
     this.command('dlaLens.classifyImage', (arg) => classifyImage(classify, arg));
     this.command('dlaLens.chooseCheckpoint', () => chooseClassificationCheckpoint());
     this.command('dlaLens.comparePreprocessing', (arg) => comparePreprocessing(preprocessing, arg));
+    this.evaluations = this._register(new EvaluationViews(context.extensionUri, this.log));
+    const evaluate = { ...classify, views: this.evaluations, storageUri: defaultStorage(context) };
+    this.command('dlaLens.evaluate', (arg) => evaluateImages(evaluate, arg));
     this.command('dlaLens.openCheckpoint', (arg) => openCheckpoint(arg));
     this.command('dlaLens.exportReport', (arg) => exportActiveReport(this.engine, arg));
     this.command('dlaLens.openReport', (arg) => openReport(panels, arg));
@@ -103,6 +110,8 @@ export interface DlaLensApi {
   lastClassificationShown(): ClassificationData | undefined;
   /** The preprocessing comparison a Compare Preprocessing page last asked for and was given (set once the page has loaded). */
   lastPreprocessingShown(): PreprocessingData | undefined;
+  /** The evaluation a results page last asked for and was given. */
+  lastEvaluationShown(): EvaluationData | undefined;
   /** The engine process's id while it runs (tests kill it to see a crash reported and recovered from). */
   enginePid(): number | undefined;
   /** Malformed messages the comparison page last shown sent and the host rejected. */
@@ -122,6 +131,7 @@ export function activate(context: vscode.ExtensionContext): DlaLensApi {
     activeReport: () => ComparisonPanel.active?.report,
     lastClassificationShown: () => lens.classifications.lastServed,
     lastPreprocessingShown: () => lens.preprocessingViews.lastServed,
+    lastEvaluationShown: () => lens.evaluations.lastServed,
     enginePid: () => lens.engine.client.pid,
     rejectedMessages: () => ComparisonPanel.active?.rejectedMessages ?? 0,
     progress: () => [...lens.engine.progressSeen],

@@ -1,7 +1,7 @@
 import * as crypto from 'crypto';
 import * as vscode from 'vscode';
 
-export type WebviewPage = 'comparison' | 'checkpoint' | 'classification' | 'preprocessing';
+export type WebviewPage = 'comparison' | 'checkpoint' | 'classification' | 'preprocessing' | 'evaluation';
 
 /**
  * Folders a webview may load from: the bundle and the static media, nothing of the workspace.

@@ -2,10 +2,12 @@ import { assertNever } from '../shared/channel';
 import { checkpointProtocol } from '../shared/checkpointProtocol';
 import { classificationProtocol } from '../shared/classificationProtocol';
 import { comparisonProtocol } from '../shared/comparisonProtocol';
+import { evaluationProtocol } from '../shared/evaluationProtocol';
 import { preprocessingProtocol } from '../shared/preprocessingProtocol';
 import { CheckpointPage } from './checkpoint/checkpointPage';
 import { ClassificationPage } from './classification/classificationPage';
 import { ComparisonApp } from './comparison/comparisonApp';
+import { EvaluationPage } from './evaluation/evaluationPage';
 import { webviewComparisonHost } from './comparison/webviewHost';
 import { HostConnection } from './messaging';
 import { PreprocessingPage } from './preprocessing/preprocessingPage';
@@ -42,6 +44,11 @@ if (page === 'comparison') {
   let view: PreprocessingPage | undefined;
   const host = new HostConnection(preprocessingProtocol, (m) => view?.render(m.data), reportProtocolError);
   view = new PreprocessingPage(host);
+  void view.start();
+} else if (page === 'evaluation') {
+  let view: EvaluationPage | undefined;
+  const host = new HostConnection(evaluationProtocol, (m) => view?.render(m.data), reportProtocolError);
+  view = new EvaluationPage(host);
   void view.start();
 } else {
   document.getElementById('app')!.textContent = `Unknown page '${page}'.`;

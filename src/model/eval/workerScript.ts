@@ -5,12 +5,21 @@ import { Worker } from 'worker_threads';
 /**
  * Starts one of the evaluation's worker threads by its file name. Bundled (dist/cli.js,
  * dist/engine.js), the worker is its own bundle beside the caller (dist/<name>.js, an esbuild
- * entry); run from the sources (tests, tsx), it is the .ts file here, loaded through tsx.
+ * entry); bundled elsewhere (a test bundle under out/), it is the package's dist/<name>.js; run
+ * from the sources (tests, tsx), it is the .ts file here, loaded through tsx.
  */
 export function startWorker(name: string): Worker {
-  const bundled = path.join(__dirname, `${name}.js`);
-  if (fs.existsSync(bundled)) return new Worker(bundled);
+  const candidates = [path.join(__dirname, `${name}.js`), path.join(packageRoot(__dirname), 'dist', `${name}.js`)];
+  const bundled = candidates.find((f) => fs.existsSync(f));
+  if (bundled) return new Worker(bundled);
   const source = path.join(__dirname, `${name}.ts`);
-  if (!fs.existsSync(source)) throw new Error(`The worker script ${name} is missing: neither ${bundled} nor ${source} exists.`);
+  if (!fs.existsSync(source)) throw new Error(`The worker script ${name} is missing: none of ${[...candidates, source].join(', ')} exists (npm run build makes the bundles).`);
   return new Worker(`require('tsx/cjs/api').register(); require(${JSON.stringify(source)});`, { eval: true });
+}
+
+function packageRoot(dir: string): string {
+  for (let d = dir; ; d = path.dirname(d)) {
+    if (fs.existsSync(path.join(d, 'package.json'))) return d;
+    if (path.dirname(d) === d) return dir;
+  }
 }

@@ -1,11 +1,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import sharp from 'sharp';
 import { classify } from '../../../src/model/run/forward';
 import { IMAGENET_CLASSES } from '../../../src/model/run/labels';
 import type { LoadedModel } from '../../../src/model/run/loadModel';
 import { preprocessImage } from '../../../src/model/run/preprocess';
 import type { PreprocessPreset } from '../../../src/model/run/presets';
+import { drawImage } from '../../../scripts/fixtures/drawImage';
 
 /**
  * Labelled sets the evaluation tests make: images drawn here (gradients, rectangles, noise, of
@@ -23,40 +23,6 @@ export interface DrawnImage {
   readonly label: number;
   /** The model's own top-5 (per-image classify). */
   readonly top5: readonly number[];
-}
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-    return s / 4294967296;
-  };
-}
-
-/** An image with structure a network responds to differently per seed. */
-export async function drawImage(seed: number, width: number, height: number, format: 'png' | 'jpeg'): Promise<Buffer> {
-  const r = rng(seed * 7919 + 17);
-  const rgb = new Uint8Array(width * height * 3);
-  const base = [r() * 255, r() * 255, r() * 255];
-  const grad = [(r() - 0.5) * 3, (r() - 0.5) * 3, (r() - 0.5) * 3];
-  const freq = 0.02 + r() * 0.2;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const i = (y * width + x) * 3;
-      for (let c = 0; c < 3; c++) {
-        const wave = 60 * Math.sin(freq * (x * (c + 1) + y * (3 - c)) + c);
-        rgb[i + c] = Math.max(0, Math.min(255, base[c] + grad[c] * (x - y) * 0.5 + wave + (r() - 0.5) * 40));
-      }
-    }
-  }
-  for (let k = 0; k < 6; k++) {
-    const x0 = Math.floor(r() * width), y0 = Math.floor(r() * height);
-    const w = Math.floor(r() * width / 2), h = Math.floor(r() * height / 2);
-    const col = [r() * 255, r() * 255, r() * 255];
-    for (let y = y0; y < Math.min(height, y0 + h); y++) for (let x = x0; x < Math.min(width, x0 + w); x++) rgb.set(col, (y * width + x) * 3);
-  }
-  const img = sharp(Buffer.from(rgb), { raw: { width, height, channels: 3 } });
-  return format === 'png' ? img.png().toBuffer() : img.jpeg({ quality: 90 }).toBuffer();
 }
 
 const MARGIN = 0.05; // in logits; batched and unbatched logits differ by ~1e-5
