@@ -17,6 +17,9 @@ import { TEST_TMP } from '../../scripts/code-server/paths';
 import { REFERENCE_DIR, makeWorkspace } from '../integration/workspace';
 import type { ToleranceRule } from '../../src/shared/tolerance';
 import { buildComparisonFixture, type ComparisonFixture } from './fixtures/comparisonFixture';
+import { writeEvaluationFixture } from './fixtures/evaluationFixture';
+import { folderDataset } from '../../src/model/eval/dataset';
+import { evaluate } from '../../src/model/eval/evaluate';
 import {
   classifyFromExplorer, closeEditors, openWorkbench, paletteHas, pickItem, runCommand, screenshot, setColorTheme, webview, type Workbench,
 } from './workbench';
@@ -31,6 +34,7 @@ const ALLCLOSE: readonly { readonly rule: ToleranceRule; readonly file: string }
   { rule: { mode: 'allclose', atol: 1, rtol: 5 }, file: 'dla60-allclose-none.report.json' },
 ];
 const ruleReports: ComparisonFixture[] = [];
+let evalSet: { folder: string; buggy: string };
 
 describe('DLA Lens in a real VS Code (code-server + Chromium)', { timeout: 300_000 }, () => {
   before(async () => {
@@ -38,6 +42,7 @@ describe('DLA Lens in a real VS Code (code-server + Chromium)', { timeout: 300_0
     const workspace = makeWorkspace(path.join(runDir, 'workspace'));
     fixture = await buildComparisonFixture(REFERENCE_DIR, workspace);
     for (const { rule, file } of ALLCLOSE) ruleReports.push(await buildComparisonFixture(REFERENCE_DIR, workspace, rule, file));
+    evalSet = await writeEvaluationFixture(REFERENCE_DIR, workspace);
     fs.mkdirSync(path.join(workspace, '.vscode'), { recursive: true });
     fs.writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'dlaLens.checkpoint': path.join(REFERENCE_DIR, 'dla60.pth') }));
     wb = await openWorkbench(runDir, workspace, { 'workbench.colorTheme': 'Default Dark Modern' });
@@ -406,6 +411,55 @@ describe('DLA Lens in a real VS Code (code-server + Chromium)', { timeout: 300_0
     await view.locator('body[data-ready="true"]').waitFor({ timeout: 60_000 });
     await checkShown(view);
     await setColorTheme(page, 'Default Dark Modern'); // the reloaded workbench does not restore it (see setColorTheme)
+    await closeEditors(page);
+  });
+  it('Evaluate on Labelled Images: from a folder, against a checkpoint with a mistake; a disagreement opens both sides; back after a reload', async () => {
+    const { page } = wb;
+    const direct = await evaluate({
+      weights: path.join(REFERENCE_DIR, 'dla60.pth'), dataset: folderDataset(evalSet.folder), preset: presetByName('timm'),
+      against: evalSet.buggy, provider: 'cpu',
+    });
+    assert.ok((direct.disagreements?.length ?? 0) > 0, 'the planted mistake changes some top-1s');
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'evalset' }).click({ button: 'right' });
+    await page.locator('.context-view .action-menu-item', { hasText: 'Evaluate on Labelled Images' }).hover();
+    await page.keyboard.press('Enter');
+    await pickItem(page, 'Against another checkpoint');
+    await pickItem(page, 'dla60-buggy.safetensors');
+    await page.locator('.tab', { hasText: 'DLA: dla60.pth on evalset' }).waitFor({ timeout: 120_000 });
+    let view = webview(page);
+    await view.locator('body[data-ready="true"]').waitFor({ timeout: 30_000 });
+    const checkShown = async (v: typeof view) => {
+      const top1 = (await v.locator('#figures tr[data-figure="top-1"]').textContent()) ?? '';
+      assert.ok(top1.includes(`${(100 * direct.top1).toFixed(2)}% (${direct.correct1})`) && top1.includes(`${(100 * direct.against!.top1).toFixed(2)}% (${direct.against!.correct1})`), top1);
+      assert.match((await v.locator('#figures tr[data-figure="agreement"]').textContent()) ?? '', new RegExp(`${(100 * direct.agreement!).toFixed(2)}%`));
+      assert.deepEqual(await v.locator('#disagreements button.disagreement').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.i))),
+        direct.disagreements!.map((d) => d.i));
+      assert.equal(await v.locator('#per-class .class-row').count(), direct.perClass.length);
+    };
+    await checkShown(view);
+    assert.ok(await view.locator('#disagreements img').first().evaluate((e) => (e as HTMLImageElement).complete && (e as HTMLImageElement).naturalWidth > 0), 'thumbnails drawn');
+    await screenshot(page, 'evaluation');
+
+    // A disagreement opens the two checkpoints, layer by layer, on that image.
+    await view.locator('#disagreements button.disagreement').first().click();
+    await page.locator('.tab', { hasText: 'dla60.pth ↔ dla60-buggy.safetensors' }).waitFor({ timeout: 120_000 });
+    const comparison = webview(page);
+    await comparison.locator('#tree g.node.first-divergence').waitFor({ timeout: 30_000 });
+    const first = direct.disagreements![0];
+    assert.ok(((await comparison.locator('.summary').textContent()) ?? '').includes(path.basename(first.image)), 'compared on the image of the disagreement');
+
+    // A window reload brings the results back. (Focus leaves the webviews first: the palette key goes to the workbench.)
+    await page.locator('.tab', { hasText: 'DLA: dla60.pth on evalset' }).click();
+    await page.locator('.part.sidebar .composite.title').click();
+    const reloaded = page.waitForEvent('framenavigated', { predicate: (f) => f === page.mainFrame(), timeout: 60_000 });
+    await runCommand(page, 'Developer: Reload Window');
+    await reloaded;
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    await page.locator('.tab.active', { hasText: 'DLA: dla60.pth on evalset' }).waitFor({ timeout: 60_000 });
+    view = webview(page);
+    await view.locator('body[data-ready="true"]').waitFor({ timeout: 60_000 });
+    await checkShown(view);
+    await setColorTheme(page, 'Default Dark Modern');
     await closeEditors(page);
   });
 });
