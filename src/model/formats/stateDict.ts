@@ -199,7 +199,10 @@ function choose<T extends TensorInfo>(found: Found<T>[], file: string, options: 
         offset,
       );
     }
-    return { chosen, reason: `the weights key ${displayKey(wanted)} was asked for` };
+    // The chooser may still know a prefix to strip (Lightning's 'model.') from the dict asked for.
+    const only = options.chooseWeights?.(candidates.filter((c) => c.key === wanted));
+    const prefix = only?.stripPrefix && [...chosen.tensors.keys()].every((k) => k.startsWith(only.stripPrefix!)) ? only.stripPrefix : undefined;
+    return { chosen, prefix, reason: `the weights key ${displayKey(wanted)} was asked for${only ? `; it ${only.reason}` : ''}` };
   }
   const choice = options.chooseWeights?.(candidates);
   if (choice) {
@@ -220,7 +223,7 @@ function stripDdpPrefix<T>(tensors: Map<string, T>): { names: Map<string, T>; pr
   let prefix = '';
   let names = tensors;
   // DataParallel around DDP writes it twice; each round needs every key to carry it again.
-  while ([...names.keys()].every((k) => k.startsWith(DDP_PREFIX) && k.length > DDP_PREFIX.length)) {
+  for (let round = 0; round < 4 && [...names.keys()].every((k) => k.startsWith(DDP_PREFIX) && k.length > DDP_PREFIX.length); round++) {
     prefix += DDP_PREFIX;
     names = new Map([...names].map(([k, v]) => [k.slice(DDP_PREFIX.length), v]));
   }

@@ -57,6 +57,8 @@ export class StorageRef {
     readonly location: string,
     /** File offset of the persistent id that first declared it, for later errors. */
     readonly offset: number,
+    /** torch 2's UntypedStorage: bytes that `_rebuild_tensor_v3` views as any dtype. */
+    readonly untyped = false,
   ) {}
 
   get byteLength(): number {
@@ -114,7 +116,7 @@ export class StorageTable {
     if (key === undefined) ctx.fail(`Expected the storage key to be a string but found ${describe(pid[2])}.`);
     const location = text(pid[3]) ?? '';
     const numel = expectCount(pid[4], 'the storage element count', ctx);
-    const root = this.root(key!, dtype!, numel, location, ctx);
+    const root = this.root(key!, dtype!, numel, location, storageName === 'UntypedStorage', ctx);
     const view = pid[5];
     if (view !== undefined && view !== null) return this.view(root, view, ctx);
     let whole = this.wholes.get(root);
@@ -125,7 +127,7 @@ export class StorageTable {
     return whole;
   }
 
-  private root(key: string, dtype: DType, numel: number, location: string, ctx: PickleContext): StorageRef {
+  private root(key: string, dtype: DType, numel: number, location: string, untyped: boolean, ctx: PickleContext): StorageRef {
     const known = this.storages.get(key);
     if (known) {
       if (known.dtype !== dtype || known.numel !== numel) {
@@ -136,7 +138,7 @@ export class StorageTable {
       }
       return known;
     }
-    const ref = new StorageRef(key, dtype, numel, location, ctx.offset);
+    const ref = new StorageRef(key, dtype, numel, location, ctx.offset, untyped);
     this.storages.set(key, ref);
     return ref;
   }
@@ -335,7 +337,7 @@ export class Materializer {
       bytes = bytes.subarray(0, root.byteLength);
       // Legacy files put storages at any offset: one aligned copy of the storage here, rather than
       // one per tensor in typedView (and one per strided tensor, which a pickle could repeat).
-      if (bytes.byteOffset % elem !== 0) bytes = new Uint8Array(bytes);
+      if (bytes.byteOffset % (root.untyped ? 8 : elem) !== 0) bytes = new Uint8Array(bytes);
       this.bytes.set(root, bytes);
     }
     const view = bytes.subarray(ref.storage.start * elem, (ref.storage.start + ref.storage.numel) * elem);

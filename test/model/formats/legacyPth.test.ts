@@ -6,7 +6,7 @@ import { pdparamsReader } from '../../../src/model/formats/pdparams';
 import { pthReader, readPth } from '../../../src/model/formats/pth';
 import { readCheckpointBytes } from '../../../src/model/formats/registry';
 import type { TensorData } from '../../../src/model/tensor';
-import { PickleWriter, bytesOf, legacyTorchFile, sysInfoPickle, writeStateDict, type LegacyStorage, type TensorRef } from './fixtures';
+import { PickleWriter, bytesOf, legacyTorchFile, sysInfoPickle, writeStateDict, writeTensor, type LegacyStorage, type TensorRef } from './fixtures';
 
 /**
  * The legacy torch.save layout, built byte by byte so each field can be made wrong on its own.
@@ -102,6 +102,23 @@ describe('legacy torch.save: reading', () => {
       const t = c.tensors.get(type)!;
       assert.equal(t.dtype, dtype, type);
       assert.equal(Buffer.compare(bytesOf(t.data), bytesOf(data)), 0, type);
+    }
+  });
+
+  it("reads torch 2's untyped storages viewed through _rebuild_tensor_v3, misaligned or not", () => {
+    for (const pad of [0, 1, 2, 3]) {
+      const w = new PickleWriter().proto(2).emptyDict().mark().str('pad');
+      writeTensor(w, { storageType: 'ByteStorage', storageKey: 'p', storageNumel: pad, size: [pad], view: null });
+      w.str('t').global('torch._utils', '_rebuild_tensor_v3').mark();
+      w.mark().str('storage').global('torch', 'UntypedStorage').str('u').str('cpu').int(16).none().tuple().binpersid();
+      w.int(1).intTuple([3]).intTuple([1]).bool(false).global('collections', 'OrderedDict').emptyTuple().reduce().global('torch', 'float32').tuple().reduce();
+      const bytes = legacyTorchFile(w.setitems().stop().finish(), [
+        { key: 'p', bytes: new Uint8Array(pad), count: pad },
+        { key: 'u', bytes: bytesOf(Float32Array.of(9, 1, 2, 3)), count: 16 },
+      ]);
+      const t = readPth(bytes, 'v3.pth').tensors.get('t')!;
+      assert.equal(t.dtype, 'float32');
+      assert.deepEqual(values(t.data), [1, 2, 3], `pad ${pad}`);
     }
   });
 
