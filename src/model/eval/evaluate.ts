@@ -5,6 +5,7 @@ import { buildFastGraph } from '../dla/onnxGraph';
 import { UsageError } from '../errors';
 import { IMAGENET_CLASSES } from '../run/labels';
 import { loadModel, type LoadedModel } from '../run/loadModel';
+import { checkMemory } from '../run/memoryBudget';
 import type { PreprocessPreset } from '../run/presets';
 import type { ProviderSetting } from '../run/session';
 import type { Dataset, LabelledImage } from './dataset';
@@ -128,8 +129,12 @@ export async function evaluate(req: EvalRequest): Promise<EvalResult> {
   }
   const writer = req.out ? new PredictionsWriter(req.out, req.resume && resumed > 0 ? undefined : header) : undefined;
 
-  const graphs = [buildFastGraph(model.tree, model.weights).bytes, ...(other ? [buildFastGraph(other.tree, other.weights).bytes] : [])];
   const presets = [req.preset, ...(req.againstPreset ? [req.againstPreset] : [])];
+  // The look-ahead window of preprocessed images, and each batch's input, are allocated per image.
+  const imageBytes = presets.reduce((sum, p) => sum + 4 * 3 * (p.crop?.height ?? 224) * (p.crop?.width ?? 224), 0);
+  checkMemory(`A batch of ${batch} images (with ${batch * (devices.length + 1)} preprocessed ahead)`, 2 * imageBytes * batch * (devices.length + 1),
+    'give a smaller --batch.');
+  const graphs = [buildFastGraph(model.tree, model.weights).bytes, ...(other ? [buildFastGraph(other.tree, other.weights).bytes] : [])];
   const tLoad = performance.now() - t0;
   const inference = await InferencePool.start(graphs, devices);
   const pre = new PreprocessPool(presets, req.preprocessThreads ?? Math.max(1, Math.min(4, os.availableParallelism())));

@@ -1,5 +1,6 @@
-import { buildFastGraph, buildTapGraph, collectRecords, type GraphVariation } from '../dla/onnxGraph';
-import { toFloat32, type Tensor } from '../tensor';
+import { buildFastGraph, buildTapGraph, collectRecords, recordShapes, type GraphVariation } from '../dla/onnxGraph';
+import { formatShape, numel, toFloat32, type Tensor } from '../tensor';
+import { checkMemory } from './memoryBudget';
 import { topK, type Prediction } from './labels';
 import type { LoadedModel } from './loadModel';
 import { createSession, describeSession, releaseSession, run, type ProviderSetting } from './session';
@@ -22,6 +23,8 @@ export interface ForwardResult {
 /** The tap graph of `model` on `input`, every requested record returned under its timm key. */
 export async function forwardTaps(model: LoadedModel, input: Tensor, options: ForwardOptions = {}): Promise<ForwardResult> {
   const t0 = performance.now();
+  checkMemory(`Running ${model.variant.name} with every record on an input of ${formatShape(input.shape)}`, recordBytes(model, input.shape, options.taps),
+    'give a smaller input (fewer images, or 224x224), or fewer records (--layers).');
   // 'share': records that hold the same value (a block and its last ReLU) come back as one output,
   // which cut about 14% of a tap-all run at 224 (ORT copies every output into a fresh JS buffer).
   const graph = buildTapGraph(model.tree, model.weights, { taps: options.taps ?? 'all', variations: options.variations, aliases: 'share' });
@@ -60,4 +63,15 @@ export async function classify(model: LoadedModel, input: Tensor, k = 5, provide
   } finally {
     await releaseSession(session);
   }
+}
+
+/** Bytes of the float32 records a tap run returns (each record once, the batch included). */
+function recordBytes(model: LoadedModel, shape: readonly number[], taps: ForwardOptions['taps']): number {
+  const [n, , h, w] = shape;
+  const wanted = taps === undefined || taps === 'all' ? undefined : new Set(taps);
+  let bytes = 0;
+  for (const [key, s] of recordShapes(model.tree, h, w)) {
+    if (!wanted || wanted.has(key)) bytes += 4 * numel(s) * (n ?? 1);
+  }
+  return bytes;
 }
