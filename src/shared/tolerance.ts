@@ -24,6 +24,12 @@ export interface VerdictFacts {
      * Present in allclose reports (src/model/compare/envelope.ts builds it).
      */
     readonly envelope?: readonly number[];
+    /**
+     * Allclose without an envelope (a batch reduced inside onnxruntime): max over elements of
+     * |a_i - b_i| - rtol*|ref_i| at this rtol, so the verdict at any atol (for this rtol) is
+     * `max <= atol`. Another rtol cannot be decided from it.
+     */
+    readonly excess?: { readonly rtol: number; readonly max: number };
   };
 }
 
@@ -48,7 +54,13 @@ export function passes(record: VerdictFacts, rule: ToleranceRule): boolean {
   const { maxAbs, envelope } = record.diff;
   if (!(maxAbs === maxAbs)) return false;
   if (rule.mode === 'scaled-max') return maxAbs <= rule.tol * scaleOf(record.reference.absMax);
-  if (!envelope) throw new Error('An allclose verdict needs the record\'s error envelope, which this report does not carry.');
+  if (!envelope) {
+    const excess = record.diff.excess;
+    if (excess && excess.rtol === rule.rtol) return excess.max <= rule.atol;
+    throw new Error(excess
+      ? `This record's allclose verdict was reduced at rtol ${excess.rtol}; it can be re-applied at any atol for that rtol, not at rtol ${rule.rtol}.`
+      : 'An allclose verdict needs the record\'s error envelope, which this report does not carry.');
+  }
   for (let i = 0; i < envelope.length; i += 2) {
     if (envelope[i + 1] > rule.atol + rule.rtol * envelope[i]) return false;
   }

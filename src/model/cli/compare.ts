@@ -11,13 +11,20 @@ import { parse, requireOption } from './args';
 import { PRESET_OPTIONS, PRESET_USAGE, presetFromOptions } from './presetOption';
 
 export const COMPARE_USAGE =
-  `dla-lens compare --reference REF [--candidate CAND.(pth|safetensors|pdparams|onnx)] [--reference-key KEY] [--candidate-key KEY] [--dump DUMP.npz|.npy] [--input IMAGE|IN.npz] ${PRESET_USAGE} ` +
+  `dla-lens compare --reference REF [--candidate CAND.(pth|safetensors|pdparams|onnx)] [--reference-key KEY] [--candidate-key KEY] [--dump DUMP.npz|.npy] [--input IMAGE|IN.npz|DIR|LIST.txt|BATCH.npz] [--limit N] ${PRESET_USAGE} ` +
   '[--seed N] [--tol 1e-3 | --atol A --rtol R] [--no-local] [--no-diagnose] [--json] [--out REPORT.json] [--html REPORT.html] [--provider P]';
 
 function number(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const x = Number(v);
   if (!Number.isFinite(x) || x < 0) throw new UsageError(`${flag} must be a non-negative number; got '${v}'.`);
+  return x;
+}
+
+function count(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (!Number.isInteger(x) || x < 1) throw new UsageError(`${flag} must be a positive integer; got '${v}'.`);
   return x;
 }
 
@@ -35,7 +42,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse('compare', argv, {
     reference: { type: 'string' }, candidate: { type: 'string' }, dump: { type: 'string' },
     'reference-key': { type: 'string' }, 'candidate-key': { type: 'string' },
-    input: { type: 'string' }, ...PRESET_OPTIONS, seed: { type: 'string' },
+    input: { type: 'string' }, limit: { type: 'string' }, ...PRESET_OPTIONS, seed: { type: 'string' },
     tol: { type: 'string' }, atol: { type: 'string' }, rtol: { type: 'string' },
     'no-local': { type: 'boolean' }, 'no-diagnose': { type: 'boolean' },
     json: { type: 'boolean' }, out: { type: 'string' }, html: { type: 'string' }, provider: { type: 'string', default: 'auto' },
@@ -50,6 +57,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
     candidateKey: values['candidate-key'],
     dump: values.dump,
     input: values.input,
+    limit: count('--limit', values.limit),
     preset: preset.name,
     presetConfig: values['preset-config'],
     seed: number('--seed', values.seed),

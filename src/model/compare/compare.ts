@@ -14,8 +14,11 @@ import { localErrors } from './localError';
 import { runOnnxCandidate, type OnnxCandidateRun } from './onnxCandidate';
 import { DEFAULT_TOLERANCE } from './metrics';
 import { inputSpecFor, resolveInputSpec, type InputSpec } from './inputSpec';
+import { InputSet, inputSetFor, type InputSetSpec } from './inputSet';
+import { compareBatch, type BatchCandidate } from './batchCompare';
+import { DumpStream } from './dumpStream';
 import {
-  DumpRecords, ModelRecords, OnnxRecords, candidateModel as asCandidate, dumpRecords, sideDescription, type ComparisonSources,
+  DumpRecords, ModelRecords, OnnxRecords, candidateModel as asCandidate, dumpRecords, setSources, sideDescription, type ComparisonSources,
 } from './recordSources';
 import type { CompareReport, Hypothesis, LayerResult, SideInfo, ToleranceRule, WeightDiff } from './types';
 import { diffWeights, weightsRunnable } from './weightDiff';
@@ -33,8 +36,15 @@ export interface CompareRequest {
   readonly candidateKey?: string;
   /** Candidate activation dump (.npz keyed by timm module paths, or reprod_log .npy). */
   readonly dump?: string;
-  /** An image (with `preset`) or an .npz holding `input`. */
+  /**
+   * An image (with `preset`) or an .npz holding `input`; or many inputs: a folder of images, a list
+   * file (.txt: one image per line), or an .npz whose `input` holds a batch (inputSet.ts).
+   */
   readonly input?: string;
+  /** With many inputs: compare on the first `limit` only. */
+  readonly limit?: number;
+  /** With many inputs: images per onnxruntime run (default: batchCompare.ts's defaultChunk). */
+  readonly chunk?: number;
   readonly preset?: string;
   /** A file configuring `preset` (timm pretrained_cfg JSON, PaddleClas YAML; see run/presetConfig.ts). */
   readonly presetConfig?: string;
@@ -104,10 +114,51 @@ export async function compare(req: CompareRequest): Promise<Comparison> {
     weights = diffWeights(ref.variant, ref.tree, ref.weights, tensors);
     if (weightsRunnable(weights)) candidateModel = asCandidate(ref, candidateCkpt);
   }
+  if (req.dump && !ARCHIVE_DUMP.test(req.dump)) throw new UsageError(`${req.dump}: an activation dump must be an .npz or a reprod_log .npy.`);
+  // Many inputs: a folder, a list, a batch in an array file, or a dump holding a batch of its own.
+  const set = inputSetOf(req);
+  if (set) {
+    const inputs = new InputSet(set);
+    progress(`Comparing on ${inputs.source}`);
+    const candidate: BatchCandidate | undefined = onnxCandidate
+      ? { kind: 'onnx', file: req.candidate! }
+      : req.dump ? { kind: 'dump', file: req.dump } : candidateModel ? { kind: 'model', model: candidateModel } : undefined;
+    const rest = candidate
+      ? await compareBatch({
+        reference: ref, candidate, inputs, rule, provider, local: req.local !== false, diagnose: req.diagnose !== false, chunk: req.chunk,
+        progress, cancelled, timed,
+      })
+      : undefined;
+    const firstShape = inputs.shape ?? [1, 3, 0, 0];
+    const candidateSide: SideInfo = onnxCandidate
+      ? { file: req.candidate!, format: 'onnx', kind: 'onnx', variant: ref.variant.name }
+      : req.dump
+        ? { file: req.dump, format: /\.npz$/i.test(req.dump) ? 'npz' : 'reprod-npy', kind: 'dump', variant: ref.variant.name }
+        : sideInfo(candidateCkpt!, 'checkpoint', candidateModel ? ref.variant.name : null);
+    const bad = weights ? (weights.missing[0]?.name ?? weights.mismatched[0]?.name ?? null) : null;
+    const report: CompareReport = {
+      version: 1,
+      reference: sideInfo(ref.checkpoint, 'checkpoint', ref.variant.name),
+      candidate: candidateSide,
+      input: { source: inputs.source, shape: [inputs.size, ...firstShape.slice(1)] },
+      inputSpec: set,
+      provider: rest?.provider ?? 'none (nothing was run)',
+      tolerance: rule,
+      weights,
+      layers: rest?.layers ?? [],
+      firstDivergence: rest ? rest.firstDivergence : bad,
+      uncovered: rest?.uncovered ?? [],
+      unmatched: rest?.unmatched ?? { onlyReference: [], onlyCandidate: [], shapeMismatch: [] },
+      diagnosis: rest?.diagnosis ?? [],
+      timingsMs: timings,
+      ...(rest?.notes.length ? { notes: rest.notes } : {}),
+      ...(rest ? { batch: rest.batch } : {}),
+    };
+    return { report, ...setSources(report, inputs, () => ref, provider, candidateModel ? () => candidateModel! : undefined) };
+  }
   let dump: Map<string, Tensor> | undefined;
   let dumpCkpt: Checkpoint | undefined;
   if (req.dump) {
-    if (!ARCHIVE_DUMP.test(req.dump)) throw new UsageError(`${req.dump}: an activation dump must be an .npz or a reprod_log .npy.`);
     progress(`Reading ${path.basename(req.dump)}`);
     dumpCkpt = await timed('read', () => readCheckpoint(req.dump!));
     dump = dumpRecords(dumpCkpt);
@@ -196,6 +247,22 @@ export async function compare(req: CompareRequest): Promise<Comparison> {
         ? new ModelRecords(() => candidateModel!, input, provider, sideDescription(candidateModel.checkpoint, input))
         : undefined;
   return { report, input, reference: referenceSource, ...(candidateSource ? { candidate: candidateSource } : {}) };
+}
+
+/**
+ * The set of inputs a request names, or undefined for a single input: `input` a folder, a list
+ * file or an array with a batch; else a dump whose own `input` holds more than one image.
+ */
+function inputSetOf(req: CompareRequest): InputSetSpec | undefined {
+  if (req.input) return inputSetFor(req.input, req.preset ?? 'timm', req.presetConfig, req.limit);
+  if (!req.dump) return undefined;
+  const d = DumpStream.open(req.dump);
+  try {
+    const n = d.has('input') ? d.shape('input')![0] : 1;
+    return n > 1 && d.shape('input')!.length === 4 ? { kind: 'batch', file: req.dump, count: Math.min(n, req.limit ?? n) } : undefined;
+  } finally {
+    d.close();
+  }
 }
 
 /** Whether the report passes: no diverging layer and no missing/mismatched weights. */

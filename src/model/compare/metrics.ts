@@ -1,5 +1,6 @@
-import { DEFAULT_RULE, boundOf, passes, scaleOf } from '../../shared/tolerance';
+import { DEFAULT_RULE } from '../../shared/tolerance';
 import { EnvelopeBuilder } from './envelope';
+import { metricsFromSums, type PairSums, type SideSums } from './pairSums';
 import type { DiffMetrics, TensorStats, ToleranceRule } from './types';
 
 /**
@@ -21,16 +22,11 @@ export function diffMetrics(ref: Float32Array, cand: Float32Array, rule: Toleran
 }
 
 /** Running sums for one side's statistics, filled inside the fused pass below. */
-class StatsAccumulator {
-  sum = 0; sumSq = 0; min = Infinity; max = -Infinity; absMax = 0; nan = 0; inf = 0; finite = 0;
+class SideAccumulator {
+  sum = 0; sumSq = 0; min = Infinity; max = -Infinity; nan = 0; inf = 0; finite = 0;
 
-  result(shape: readonly number[]): TensorStats {
-    const f = this.finite;
-    const mean = f ? this.sum / f : NaN;
-    return {
-      shape: [...shape], mean, std: f ? Math.sqrt(Math.max(0, this.sumSq / f - mean * mean)) : NaN,
-      min: f ? this.min : NaN, max: f ? this.max : NaN, absMax: this.absMax, nan: this.nan, inf: this.inf,
-    };
+  result(): SideSums {
+    return { finite: this.finite, sum: this.sum, sumSq: this.sumSq, min: this.min, max: this.max, nan: this.nan, inf: this.inf };
   }
 }
 
@@ -42,9 +38,14 @@ class StatsAccumulator {
 export function compareArrays(
   ref: Float32Array, cand: Float32Array, shapes: { ref: readonly number[]; cand: readonly number[] }, rule: ToleranceRule,
 ): { reference: TensorStats; candidate: TensorStats; diff: DiffMetrics } {
+  return metricsFromSums([pairSums(ref, cand, rule)], shapes, rule);
+}
+
+/** The sufficient statistics of two arrays (pairSums.ts), exact in float64: the pass compareArrays makes. */
+export function pairSums(ref: Float32Array, cand: Float32Array, rule: ToleranceRule): PairSums {
   if (ref.length !== cand.length) throw new Error(`compareArrays: lengths differ (${ref.length} vs ${cand.length}).`);
-  const a = new StatsAccumulator();
-  const b = new StatsAccumulator();
+  const a = new SideAccumulator();
+  const b = new SideAccumulator();
   let maxAbs = 0, sumAbs = 0, sumD2 = 0, dot = 0, nonFinite = false;
   // Only an allclose report needs the envelope (its view re-applies the rule at other atol/rtol).
   const envelope = rule.mode === 'allclose' ? new EnvelopeBuilder() : undefined;
@@ -75,28 +76,13 @@ export function compareArrays(
       if (ar < envelope.r0 || d > envelope.d0) envelope.add(ar, d);
     }
   }
-  // Over finite values only; 0 when there are none (the NaN/Inf counts say why).
-  a.absMax = a.finite ? Math.max(Math.abs(a.min), Math.abs(a.max)) : 0;
-  b.absMax = b.finite ? Math.max(Math.abs(b.min), Math.abs(b.max)) : 0;
-  const refAbsMax = a.absMax;
-  const sumR2 = a.sumSq, sumC2 = b.sumSq;
-  const relL2 = sumR2 > 0 ? Math.sqrt(sumD2 / sumR2) : sumD2 > 0 ? Infinity : 0;
-  const cosine = sumR2 > 0 && sumC2 > 0 ? dot / Math.sqrt(sumR2 * sumC2) : sumR2 === sumC2 ? 1 : 0;
-  const shownMax = nonFinite ? NaN : maxAbs;
   const env = envelope?.result();
-  const reference = a.result(shapes.ref);
-  const facts = { reference: { absMax: refAbsMax }, diff: { maxAbs: shownMax, ...(env ? { envelope: env } : {}) } };
-  return {
-    reference,
-    candidate: b.result(shapes.cand),
-    diff: {
-      maxAbs: shownMax, meanAbs: ref.length ? sumAbs / ref.length : 0, relL2, cosine, bound: boundOf(rule, refAbsMax),
-      scaledMaxAbs: shownMax / scaleOf(refAbsMax),
-      // The shared rule (src/shared/tolerance.ts), the same function the views call.
-      pass: envelope && !env ? allcloseByScan(ref, cand, rule) : passes(facts, rule),
-      ...(env ? { envelope: env } : {}),
-    },
+  const sums: PairSums = {
+    count: ref.length, maxAbs: nonFinite ? NaN : maxAbs, sumAbs, sumD2, dot, reference: a.result(), candidate: b.result(),
+    ...(env ? { envelope: env } : {}),
   };
+  // The rare record whose envelope was too large to keep: its verdict by a second, elementwise scan.
+  return envelope && !env ? { ...sums, scanPass: allcloseByScan(ref, cand, rule) } : sums;
 }
 
 /** The elementwise allclose verdict, for the rare record whose envelope was too large to keep. */

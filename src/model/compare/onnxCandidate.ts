@@ -32,6 +32,8 @@ export interface ExposedModel {
   readonly graph: OnnxGraphInfo;
   /** The data input's dims as declared (a number, or a name / undefined for dynamic ones). */
   readonly inputDims: readonly (number | string | undefined)[];
+  /** The default domain's opset. */
+  readonly opset: number;
 }
 
 type Int64 = number | { toString(): string };
@@ -76,7 +78,8 @@ export function exposeAllOutputs(bytes: Uint8Array, file: string): ExposedModel 
     }
   }
   const encoded = onnx.ModelProto.encode(model).finish();
-  return { bytes: encoded, graph: { nodes, input: input.name ?? '', outputs }, inputDims };
+  const opset = Number((model.opsetImport ?? []).find((o) => !o.domain)?.version ?? 0);
+  return { bytes: encoded, graph: { nodes, input: input.name ?? '', outputs }, inputDims, opset };
 }
 
 function checkInputShape(file: string, dims: readonly (number | string | undefined)[], input: Tensor): void {

@@ -6,8 +6,10 @@ import { loadModel, type LoadedModel } from '../run/loadModel';
 import type { ModelInput } from '../run/inputSource';
 import type { ProviderSetting } from '../run/session';
 import type { Checkpoint, Tensor } from '../tensor';
+import { DumpStream } from './dumpStream';
+import { InputSet } from './inputSet';
 import { runOnnxCandidate } from './onnxCandidate';
-import { resolveInputSpec } from './inputSpec';
+import { isInputSet, resolveInputSpec } from './inputSpec';
 import type { CompareReport, SideInfo } from './types';
 
 /**
@@ -20,10 +22,17 @@ import type { CompareReport, SideInfo } from './types';
 export interface RecordSource {
   /** What the records are, for messages ("dla60.pth re-run on probe.png (timm)"). */
   readonly description: string;
-  /** The record, or undefined when the side does not record it. */
-  get(name: string): Promise<Tensor | undefined>;
+  /**
+   * The record, or undefined when the side does not record it. `image`: which image of a comparison
+   * on many inputs (its one image is re-run alone); a single comparison has only image 0.
+   */
+  get(name: string, image?: number): Promise<Tensor | undefined>;
   /** Drops the records held in memory (they are recomputed if asked for again). */
   release(): void;
+}
+
+function onlyImage(image: number): void {
+  if (image !== 0) throw new Error(`This comparison ran on one input; there is no image ${image}.`);
 }
 
 /** A dump's records, renamed to timm keys exactly as the comparison renamed them. */
@@ -35,7 +44,8 @@ export class DumpRecords implements RecordSource {
   get description(): string {
     return this.file;
   }
-  async get(name: string): Promise<Tensor | undefined> {
+  async get(name: string, image = 0): Promise<Tensor | undefined> {
+    onlyImage(image);
     this.records ??= dumpRecords(readCheckpoint(this.file));
     return this.records.get(name);
   }
@@ -57,7 +67,8 @@ export class ModelRecords implements RecordSource {
     private readonly provider: ProviderSetting,
     readonly description: string,
   ) {}
-  async get(name: string): Promise<Tensor | undefined> {
+  async get(name: string, image = 0): Promise<Tensor | undefined> {
+    onlyImage(image);
     this.records ??= forwardTaps(this.model(), this.input.tensor, { provider: this.provider }).then((r) => r.records);
     return (await this.records).get(name);
   }
@@ -78,7 +89,8 @@ export class OnnxRecords implements RecordSource {
   get description(): string {
     return this.file;
   }
-  async get(name: string): Promise<Tensor | undefined> {
+  async get(name: string, image = 0): Promise<Tensor | undefined> {
+    onlyImage(image);
     this.records ??= runOnnxCandidate(this.file, this.reference().tree, this.input.tensor, { provider: this.provider }).then((r) => r.records);
     return (await this.records).get(name);
   }
@@ -92,9 +104,50 @@ export function candidateModel(reference: LoadedModel, candidate: Checkpoint): L
   return { ...reference, checkpoint: candidate, weights: toTimmNames(candidate.tensors).tensors };
 }
 
+/**
+ * One side's records on a set of inputs: the image a view asks about is re-run alone (its records
+ * kept until another image is asked for), or read from the dump's slice of that image.
+ */
+export class SetRecords implements RecordSource {
+  private held: { image: number; records: Promise<ReadonlyMap<string, Tensor | undefined>> } | undefined;
+  private dump: DumpStream | undefined;
+
+  constructor(
+    readonly description: string,
+    private readonly inputs: InputSet,
+    private readonly side: { kind: 'model'; model: () => LoadedModel } | { kind: 'onnx'; file: string; reference: () => LoadedModel } | { kind: 'dump'; file: string },
+    private readonly provider: ProviderSetting,
+  ) {}
+
+  async get(name: string, image = 0): Promise<Tensor | undefined> {
+    const side = this.side;
+    if (side.kind === 'dump') {
+      if (!(Number.isInteger(image) && image >= 0 && image < this.inputs.size)) throw new Error(`There is no image ${image} among the comparison's ${this.inputs.size}.`);
+      this.dump ??= DumpStream.open(side.file);
+      return this.dump.has(name) ? this.dump.slice(name, image, 1) : undefined;
+    }
+    if (this.held?.image !== image) {
+      const records = this.inputs.image(image).then(async (input) => side.kind === 'model'
+        ? (await forwardTaps(side.model(), input.tensor, { provider: this.provider })).records
+        : (await runOnnxCandidate(side.file, side.reference().tree, input.tensor, { provider: this.provider })).records);
+      this.held = { image, records };
+    }
+    return (await this.held.records).get(name);
+  }
+
+  release(): void {
+    this.held = undefined;
+    this.dump?.close();
+    this.dump = undefined;
+  }
+}
+
 /** Both sides of a comparison, and the input they ran on. */
 export interface ComparisonSources {
-  readonly input: ModelInput;
+  /** The one input of a single comparison (absent for a set of inputs: see `images`). */
+  readonly input?: ModelInput;
+  /** How many images a comparison on many inputs ran on (absent for a single comparison). */
+  readonly images?: number;
   readonly reference: RecordSource;
   /** Absent when the candidate cannot be run (weights missing or of the wrong shape). */
   readonly candidate?: RecordSource;
@@ -109,9 +162,10 @@ export async function sourcesForReport(report: CompareReport, provider: Provider
   for (const side of [report.reference, report.candidate]) {
     if (!fs.existsSync(side.file)) throw new Error(`${side.file} is gone, so its activations cannot be recomputed.`);
   }
-  const input = await resolveInputSpec(report.inputSpec);
   let ref: LoadedModel | undefined;
   const reference = (): LoadedModel => (ref ??= loadModel(report.reference.file));
+  if (isInputSet(report.inputSpec)) return setSources(report, new InputSet(report.inputSpec), reference, provider);
+  const input = await resolveInputSpec(report.inputSpec);
   return {
     input,
     reference: new ModelRecords(reference, input, provider, sideDescription(report.reference, input)),
@@ -128,6 +182,28 @@ function candidateSource(side: SideInfo, reference: () => LoadedModel, input: Mo
         ? undefined
         : new ModelRecords(() => candidateModel(reference(), readCheckpoint(side.file)), input, provider, sideDescription(side, input));
   }
+}
+
+/** Both sides of a comparison on many inputs (the reference a model; the candidate as the report says). */
+export function setSources(
+  report: Pick<CompareReport, 'reference' | 'candidate'>, inputs: InputSet, reference: () => LoadedModel, provider: ProviderSetting,
+  candidate?: () => LoadedModel,
+): ComparisonSources {
+  const side = report.candidate;
+  const described = (file: string): string => `${file} re-run on one image of ${inputs.source}`;
+  let cand: RecordSource | undefined;
+  if (side.kind === 'dump') cand = new SetRecords(side.file, inputs, { kind: 'dump', file: side.file }, provider);
+  else if (side.kind === 'onnx') cand = new SetRecords(described(side.file), inputs, { kind: 'onnx', file: side.file, reference }, provider);
+  else if (side.variant !== null) {
+    let model: LoadedModel | undefined;
+    const load = candidate ?? ((): LoadedModel => (model ??= candidateModel(reference(), readCheckpoint(side.file))));
+    cand = new SetRecords(described(side.file), inputs, { kind: 'model', model: load }, provider);
+  }
+  return {
+    images: inputs.size,
+    reference: new SetRecords(described(report.reference.file), inputs, { kind: 'model', model: reference }, provider),
+    ...(cand ? { candidate: cand } : {}),
+  };
 }
 
 export function sideDescription(side: Pick<SideInfo, 'file'>, input: ModelInput): string {

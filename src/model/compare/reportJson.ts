@@ -5,8 +5,9 @@ import type { CompareReport, LayerResult } from './types';
  * The report as JSON, the one form the CLI (`--json`, `--out`) and the extension (Export/Open
  * Report) write and read. Two choices:
  * - each layer also carries its headline figures at the top level (name, maxAbs, meanAbs, relL2,
- *   cosine, maxRef, pass, local), so a CI script reads `layers[i].maxAbs` without knowing our
- *   nesting; the nested `diff`, `reference` and `candidate` keep the rest;
+ *   cosine, maxRef, pass, local; `worstImage` on many inputs), so a CI script reads
+ *   `layers[i].maxAbs` without knowing our nesting; the nested `diff`, `reference`, `candidate`
+ *   and `batch` (every image's own figures) keep the rest;
  * - JSON has no NaN or Infinity, yet a NaN in a layer is exactly what a report must keep, so
  *   non-finite numbers are written as the strings "NaN", "Infinity", "-Infinity".
  */
@@ -17,7 +18,8 @@ function flatLayer(l: LayerResult): Record<string, unknown> {
     maxAbs: diff.maxAbs, meanAbs: diff.meanAbs, relL2: diff.relL2, cosine: diff.cosine,
     maxRef: reference.absMax, scaledMaxAbs: diff.scaledMaxAbs, pass: diff.pass,
     ...(local ? { localScaledMaxAbs: local.scaledMaxAbs, localPass: local.pass } : {}),
-    reference, candidate, diff, ...(local ? { local } : {}),
+    ...(l.batch ? { worstImage: l.batch.worst } : {}),
+    reference, candidate, diff, ...(local ? { local } : {}), ...(l.batch ? { batch: l.batch } : {}),
   };
 }
 

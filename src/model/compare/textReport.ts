@@ -4,10 +4,26 @@ import type { CompareReport, LayerResult } from './types';
 
 const e = (x: number): string => (Number.isNaN(x) ? 'NaN' : x === 0 ? '0' : x.toExponential(2));
 
-function layerRow(l: LayerResult, mark: string): string {
+function layerRow(l: LayerResult, mark: string, images?: readonly string[]): string {
   const local = l.local ? e(l.local.scaledMaxAbs) : '-';
+  const worst = images && l.batch ? `  worst ${images[l.batch.worst]}` : '';
   return `${mark} ${l.name.padEnd(40)} ${e(l.diff.maxAbs).padStart(9)} ${e(l.diff.scaledMaxAbs).padStart(9)} ${local.padStart(9)} ` +
-    `${e(l.diff.relL2).padStart(9)} ${l.diff.cosine.toFixed(6).padStart(9)} ${e(l.reference.absMax).padStart(9)} ${l.diff.pass ? 'ok' : 'FAIL'}`;
+    `${e(l.diff.relL2).padStart(9)} ${l.diff.cosine.toFixed(6).padStart(9)} ${e(l.reference.absMax).padStart(9)} ${l.diff.pass ? 'ok' : 'FAIL'}${worst}`;
+}
+
+/** Many inputs: how they were compared, and which images diverge where. */
+function batchLines(r: CompareReport): string[] {
+  const b = r.batch!;
+  const diverging = b.firstDivergence.map((f, i) => ({ f, i })).filter((x) => x.f !== null);
+  const how = b.method === 'in-graph'
+    ? `both models in one onnxruntime graph, each record pair reduced there, ${b.chunk} image(s) per run`
+    : `records compared in JavaScript, ${b.chunk} image(s) at a time`;
+  const out = [`images     ${b.images.length} (${how}); ${diverging.length} diverge on their own`];
+  if (b.exact?.length) out.push(`           compared exactly outside the graph: ${b.exact.map((i) => b.images[i]).join(', ')}`);
+  for (const { f, i } of diverging.slice(0, 10)) out.push(`  image ${String(i).padStart(3)} ${b.images[i].padEnd(36)} first diverges at ${f}`);
+  if (diverging.length > 10) out.push(`  ... and ${diverging.length - 10} more`);
+  if (r.layers.some((l) => l.local) || r.diagnosis.length) out.push(`           local error and diagnosis are of image ${b.focus} (${b.images[b.focus]})`);
+  return out;
 }
 
 /** The terminal report: where it diverges first, the worst layers, and the likely cause. */
@@ -19,6 +35,7 @@ export function textReport(r: CompareReport, worst = 10): string {
   out.push(`provider   ${r.provider}`);
   out.push(`tolerance  ${describeTolerance(r.tolerance)}`);
   for (const note of r.notes ?? []) out.push(`note       ${note}`);
+  if (r.batch) out.push(...batchLines(r));
   if (r.weights) {
     const w = r.weights;
     const differing = w.compared.filter((x) => !x.identical);
@@ -35,7 +52,7 @@ export function textReport(r: CompareReport, worst = 10): string {
     out.push(`  ${'layer'.padEnd(40)} ${'max|a-b|'.padStart(9)} ${'scaled'.padStart(9)} ${'local'.padStart(9)} ${'relL2'.padStart(9)} ${'cosine'.padStart(9)} ${'max|ref|'.padStart(9)}`);
     const key = (l: LayerResult): number => (Number.isNaN(l.diff.scaledMaxAbs) ? Infinity : l.diff.scaledMaxAbs);
     const shown = [...r.layers].sort((a, b) => key(b) - key(a)).slice(0, worst);
-    for (const l of shown) out.push(layerRow(l, l.name === r.firstDivergence ? '>' : ' '));
+    for (const l of shown) out.push(layerRow(l, l.name === r.firstDivergence ? '>' : ' ', r.batch?.images));
   }
   const u = r.unmatched;
   if (u.shapeMismatch.length) for (const s of u.shapeMismatch.slice(0, 5)) out.push(`  shape differs at ${s.name}: reference ${formatShape(s.reference)}, candidate ${formatShape(s.candidate)}`);

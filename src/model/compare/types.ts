@@ -29,6 +29,8 @@ export interface DiffMetrics {
   readonly pass: boolean;
   /** Allclose reports: the error envelope from which the verdict at any atol/rtol follows (src/shared/tolerance.ts). */
   readonly envelope?: readonly number[];
+  /** Allclose batch reports reduced inside onnxruntime: max(|a-b| - rtol*|ref|) at the report's rtol (src/shared/tolerance.ts). */
+  readonly excess?: { readonly rtol: number; readonly max: number };
 }
 
 export interface LayerResult {
@@ -42,6 +44,43 @@ export interface LayerResult {
    * with the candidate's output. Present for blocks, roots and trees when their inputs are known.
    */
   readonly local?: DiffMetrics;
+  /** A comparison on many inputs: every image's own figures (the fields above are the whole batch's). */
+  readonly batch?: LayerBatch;
+}
+
+/** One image's figures for one record (its shapes are the record's with a batch of 1). */
+export interface ImageLayerResult {
+  readonly reference: TensorStats;
+  readonly candidate: TensorStats;
+  readonly diff: DiffMetrics;
+}
+
+export interface LayerBatch {
+  /** Index (into BatchSummary.images) of the image with the largest scaled error here; a NaN counts as the largest. */
+  readonly worst: number;
+  /** Per image, in BatchSummary.images order. */
+  readonly images: readonly ImageLayerResult[];
+}
+
+/**
+ * A comparison on many inputs. Its layers' figures are the batch's: each image's sufficient
+ * statistics combined (max of the maxima, mean |a-b| over every value, relative L2 and cosine from
+ * the pooled sums), judged by the report's rule as one tensor. Each layer also carries every image's
+ * own figures and the worst image.
+ */
+export interface BatchSummary {
+  /** How each image is named: its path relative to the folder or list, or `input[i]`. */
+  readonly images: readonly string[];
+  /** Per image, its own first divergence under the report's rule. */
+  readonly firstDivergence: readonly (string | null)[];
+  /** The image the local errors and the diagnosis are of: the worst at the first divergence (else at the last record). */
+  readonly focus: number;
+  /** 'in-graph': both models in one onnxruntime graph reducing each record pair there; 'records': records compared in JavaScript. */
+  readonly method: 'in-graph' | 'records';
+  /** Images compared in JavaScript instead, exactly (a non-finite value, or a verdict too close to call in float32). */
+  readonly exact?: readonly number[];
+  /** Images per onnxruntime run. */
+  readonly chunk: number;
 }
 
 export type { ToleranceRule } from '../../shared/tolerance';
@@ -110,4 +149,6 @@ export interface CompareReport {
   readonly timingsMs: Readonly<Record<string, number>>;
   /** Sentences on what was not compared and why (an ONNX candidate: weights, folded BatchNorms). */
   readonly notes?: readonly string[];
+  /** Present when the comparison ran on many inputs (a folder, a list, a batch). */
+  readonly batch?: BatchSummary;
 }
