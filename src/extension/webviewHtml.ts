@@ -16,16 +16,18 @@ export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions 
 
 /**
  * Static HTML for every page: the script (one bundle, told which page it is by data-page) builds
- * the DOM and then sends Ready. The CSP allows only our own files and the one nonce'd script;
- * styles set through the CSSOM (d3's .style(), the toolkit's adopted stylesheets) are not inline
- * <style>/style="" and need no 'unsafe-inline'.
+ * the DOM and then sends Ready. The CSP allows only our own files, the one nonce'd script, and
+ * <style> elements carrying the same nonce: the toolkit's FAST library probes :focus-visible with
+ * one, taking its nonce from <meta property="csp-nonce"> (without it, every page had one CSP
+ * violation). Styles set through the CSSOM (d3's .style(), the toolkit's adopted stylesheets) are
+ * not inline <style>/style="" and need no 'unsafe-inline'.
  */
 export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, page: WebviewPage, title: string): string {
   const nonce = crypto.randomBytes(16).toString('base64');
   const asset = (...p: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, ...p)).toString();
   const csp = [
     "default-src 'none'",
-    `style-src ${webview.cspSource}`,
+    `style-src ${webview.cspSource} 'nonce-${nonce}' 'report-sample'`,
     `img-src ${webview.cspSource} data:`,
     `font-src ${webview.cspSource}`,
     `script-src 'nonce-${nonce}'`,
@@ -35,6 +37,7 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, p
 <head>
   <meta charset="UTF-8">
   <meta http-equiv="Content-Security-Policy" content="${csp}">
+  <meta property="csp-nonce" content="${nonce}">
   <meta name="viewport" content="width=device-width, initial-scale=1.0">
   <link href="${asset('media', 'webview.css')}" rel="stylesheet">
   <title>${escapeHtml(title)}</title>

@@ -12,6 +12,15 @@ import { webviewComparisonHost } from './comparison/webviewHost';
 import { HostConnection } from './messaging';
 import { PreprocessingPage } from './preprocessing/preprocessingPage';
 
+// First thing: a Content-Security-Policy violation is a bug; it is counted where tests (and a
+// porter with the webview's devtools open) see it.
+let cspViolations = 0;
+document.addEventListener('securitypolicyviolation', (e) => {
+  document.body.dataset.cspViolations = String(++cspViolations);
+  const where = e.target instanceof Element ? ` in <${e.target.tagName.toLowerCase()}${e.target.id ? ` id="${e.target.id}"` : ''}>` : '';
+  console.error(`DLA Lens webview: the CSP blocked ${e.blockedURI || 'an inline resource'}${where} (${e.violatedDirective}${e.sample ? `: '${e.sample}'` : ''}; ${e.sourceFile}:${e.lineNumber}).`);
+});
+
 /**
  * One bundle for every page; the host's static HTML says which one this is (data-page). Each page
  * talks over its own protocol, sends Ready and is then given its data.

@@ -13,7 +13,7 @@ import { comparePreprocessing } from '../../src/model/run/comparePreprocessing';
 import { topK } from '../../src/model/run/labels';
 import { loadModel } from '../../src/model/run/loadModel';
 import { presetByName } from '../../src/model/run/presets';
-import { TEST_TMP } from '../../scripts/code-server/paths';
+import { REPO_ROOT, TEST_TMP } from '../../scripts/code-server/paths';
 import { REFERENCE_DIR, makeWorkspace } from '../integration/workspace';
 import type { ToleranceRule } from '../../src/shared/tolerance';
 import { buildComparisonFixture, type ComparisonFixture } from './fixtures/comparisonFixture';
@@ -460,6 +460,127 @@ describe('DLA Lens in a real VS Code (code-server + Chromium)', { timeout: 300_0
     await view.locator('body[data-ready="true"]').waitFor({ timeout: 60_000 });
     await checkShown(view);
     await setColorTheme(page, 'Default Dark Modern');
+    await closeEditors(page);
+  });
+  it('every panel loads nothing but its own files and violates no Content-Security-Policy', async () => {
+    const { page } = wb;
+    // What a webview may load: the extension's dist/ and media/ (its localResourceRoots), which VS
+    // Code serves itself under the webview resource host (its service worker answers; nothing
+    // leaves the machine), and data: URIs (thumbnails, crops).
+    const ownFile = (url: string): boolean => {
+      const u = new URL(url);
+      return u.protocol === 'data:' || (u.hostname.endsWith('.vscode-resource.vscode-cdn.net') &&
+        [path.join(REPO_ROOT, 'dist'), path.join(REPO_ROOT, 'media')].some((dir) => decodeURIComponent(u.pathname).startsWith(`${dir}/`)));
+    };
+    const loopback = (url: string): boolean => /^(127\.0\.0\.1|localhost)$/.test(new URL(url).hostname);
+    const remote: string[] = [];
+    const onRequest = (r: { url(): string }) => {
+      const url = r.url();
+      if (!url.startsWith('data:') && !url.startsWith('blob:') && !loopback(url) && !ownFile(url)) remote.push(url);
+    };
+    const blocked: string[] = [];
+    const onConsole = (m: { text(): string }) => { if (m.text().includes('the CSP blocked')) blocked.push(m.text()); };
+    page.on('request', onRequest);
+    page.on('console', onConsole);
+    const problems: string[] = [];
+    /** In a page: no CSP violation counted, and every resource and script it loaded is one of the extension's own files. */
+    const clean = async (what: string) => {
+      const view = webview(page);
+      await view.locator('body[data-ready="true"]').waitFor({ state: 'attached', timeout: 120_000 });
+      const facts = await view.locator('body').evaluate((b) => ({
+        violations: b.dataset.cspViolations ?? '0',
+        loaded: [...performance.getEntriesByType('resource').map((e) => e.name), ...[...document.scripts].map((s) => s.src).filter(Boolean)],
+      }));
+      const foreign = facts.loaded.filter((u) => !ownFile(u));
+      if (facts.violations !== '0' || foreign.length || blocked.length) problems.push(`${what}: ${facts.violations} CSP violations ${blocked.splice(0).join(' | ')}; loaded ${foreign.join(', ')}`);
+      assert.ok(facts.loaded.length >= 2, `${what}: its stylesheet and script were seen`);
+    };
+    const fromExplorer = async (file: string, item: string) => {
+      await page.locator('.explorer-folders-view .monaco-list-row', { hasText: file }).first().click({ button: 'right' });
+      await page.locator('.context-view .action-menu-item', { hasText: item }).hover();
+      await page.keyboard.press('Enter');
+    };
+    try {
+      await runCommand(page, 'DLA: Open Report');
+      await pickItem(page, 'dla60-bn-eps.report.json');
+      await clean('the comparison view');
+      await closeEditors(page);
+      await fromExplorer('dla46_c.safetensors', 'Open Checkpoint');
+      await clean('the checkpoint editor');
+      await closeEditors(page);
+      await classifyFromExplorer(page, 'probe.png');
+      await clean('the classification result');
+      await closeEditors(page);
+      await fromExplorer('probe.png', 'Compare Preprocessing');
+      for (const [step, preset] of [[1, 'timm'], [2, 'paddle']] as const) {
+        await page.locator('.quick-input-widget .quick-input-title', { hasText: `(${step}/2)` }).waitFor({ timeout: 20_000 });
+        await page.locator('.quick-input-list .monaco-list-row', { has: page.locator('.label-name', { hasText: new RegExp(`^${preset}$`) }) }).first().click();
+      }
+      await clean('the preprocessing comparison');
+      await closeEditors(page);
+      await fromExplorer('evalset', 'Evaluate on Labelled Images');
+      await pickItem(page, 'Accuracy only');
+      await clean('the evaluation results');
+      // The counter counts: an image from elsewhere is blocked by the CSP, and counted.
+      const view = webview(page);
+      await view.locator('body').evaluate((b) => { const img = document.createElement('img'); img.src = 'https://example.com/x.png'; b.appendChild(img); });
+      await view.locator('body[data-csp-violations="1"]').waitFor({ state: 'attached', timeout: 10_000 });
+      await closeEditors(page);
+    } finally {
+      page.off('request', onRequest);
+      page.off('console', onConsole);
+    }
+    assert.deepEqual(problems, []);
+    assert.deepEqual(remote.filter((u) => !u.startsWith('https://example.com/')), [], 'requests that left the machine');
+  });
+
+  it('malformed messages from a webview are refused with their reason and not acted on; the view still works', async () => {
+    const { page } = wb;
+    // In the webview frames opened from now on: keep the page's own VS Code API object where this
+    // test can reach it, so that the messages below go exactly the way the page's own do.
+    await page.addInitScript(`(() => {
+      let acquire;
+      Object.defineProperty(globalThis, 'acquireVsCodeApi', {
+        configurable: true,
+        set(f) { acquire = f; },
+        get() { return acquire && (() => (globalThis.__dlaPageApi = acquire())); },
+      });
+    })()`);
+    await runCommand(page, 'DLA: Open Report');
+    await pickItem(page, 'dla60-bn-eps.report.json');
+    const view = webview(page);
+    const tree = view.locator('#tree');
+    await tree.locator('g.node.first-divergence').waitFor({ timeout: 30_000 });
+    // Sent through the page's own acquireVsCodeApi() object, as the page sends its messages.
+    // (No named functions inside: the test's transpiler would wrap them in a helper the page lacks.)
+    type Reply = { inReplyTo: number; type: string; message: string };
+    const replies = await view.locator('body').evaluate(() => new Promise<Reply[]>((resolve) => {
+      const got: Reply[] = [];
+      window.addEventListener('message', (e: MessageEvent) => {
+        if (e.data && typeof e.data.inReplyTo === 'number' && e.data.inReplyTo >= 9000) {
+          got.push(e.data);
+          if (got.length === 3) resolve(got.sort((a, b) => a.inReplyTo - b.inReplyTo));
+        }
+      });
+      const api = (globalThis as unknown as { __dlaPageApi: { postMessage(m: unknown): void } }).__dlaPageApi;
+      for (const message of [
+        { type: 'getLayerDetail', messageId: 9001, layer: 'level3', bins: 100000 },
+        { type: 'exportReport', messageId: 9002, format: 'pdf' },
+        { type: 'classificationChanged', messageId: 9003, data: {} },
+        'ready',
+        { type: 'rendered', what: 'paint', nodes: 1, ms: 1 },
+      ]) api.postMessage(message);
+    }));
+    assert.deepEqual(replies.map((r) => r.type), ['errorReply', 'errorReply', 'errorReply']);
+    assert.match(replies[0].message, /getLayerDetail\.bins: expected 1\.\.256, got 100000/);
+    assert.match(replies[1].message, /exportReport\.format: expected 'json' or 'html', got 'pdf'/);
+    assert.match(replies[2].message, /Unknown message type 'classificationChanged' sent by the comparison page/);
+    // Not acted on: no save dialog for the export.
+    await page.waitForTimeout(500);
+    assert.equal(await page.locator('.monaco-dialog-box, .quick-input-widget:visible').count(), 0, 'a dialog opened');
+    // The view still works: a record's details come from the engine.
+    await tree.locator('g.node.first-divergence text.label').click();
+    await view.locator('#detail .channel-bars rect').first().waitFor({ timeout: 60_000 });
     await closeEditors(page);
   });
 });

@@ -24,6 +24,7 @@ export class CheckpointPage {
     try {
       const reply = await this.host.request({ type: 'ready' });
       this.render(reply.data);
+      document.body.dataset.ready = 'true';
     } catch (err) {
       this.app.removeAttribute('aria-busy');
       this.app.replaceChildren(el('p', `Could not read this file: ${(err as Error).message}`, 'bad error-box'));

@@ -156,6 +156,7 @@ export class ComparisonApp {
       if (n) this.select(n);
     }
     this.save();
+    document.body.dataset.ready = 'true';
   }
 
   reveal(id: string): void {
