@@ -15,7 +15,7 @@ import { readCheckpoint } from '../model/formats/registry';
 import { inspectCheckpoint } from '../model/inspect';
 import { Classifier } from '../model/run/classifier';
 import { comparePreprocessing } from '../model/run/comparePreprocessing';
-import { loadModel, type LoadedModel } from '../model/run/loadModel';
+import { dlaReadOptions, loadModel, type LoadedModel } from '../model/run/loadModel';
 import { loadPreset } from '../model/run/presetConfig';
 import { thumbnail } from '../model/run/thumbnail';
 import { toFloat32, type Checkpoint } from '../model/tensor';
@@ -99,7 +99,8 @@ export class Engine implements Operations {
 
   async tensorStats(p: ParamsOf<'tensorStats'>): Promise<ResultOf<'tensorStats'>> {
     let ckpt = this.checkpoints.get(p.file);
-    if (!ckpt) this.checkpoints.set(p.file, (ckpt = readCheckpoint(p.file)));
+    // Read lazily, with the DLA chooser as inspect reads it (the same names): a hover reads one tensor.
+    if (!ckpt) this.checkpoints.set(p.file, (ckpt = readCheckpoint(p.file, { ...dlaReadOptions(), lazy: true })));
     const t = ckpt.tensors.get(p.name);
     if (!t) throw new Error(`'${p.name}' is not a tensor of ${path.basename(p.file)}.`);
     return tensorStats(toFloat32(t), t.shape);

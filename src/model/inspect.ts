@@ -32,7 +32,8 @@ export interface InspectResult {
 
 /** What `dla-lens inspect` and the checkpoint editor show: format, variant and key problems. */
 export function inspectCheckpoint(path: string, options: LoadOptions = {}): InspectResult {
-  const ckpt = readCheckpoint(path, dlaReadOptions(options));
+  // Lazily: names, dtypes and shapes are all this needs; no tensor data is read.
+  const ckpt = readCheckpoint(path, { ...dlaReadOptions(options), lazy: true });
   const { tensors, renamed } = toTimmNames(ckpt.tensors);
   const detection = detectVariant(tensors);
   // Against the closest variant even when none fits, so the lists say what is wrong.

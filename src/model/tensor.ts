@@ -108,3 +108,19 @@ export function float32Tensor(shape: readonly number[], data: Float32Array): Ten
 export function formatShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }
+
+/**
+ * A tensor whose data is read on first use (lazy checkpoint reads), then kept. Its dtype and shape
+ * are known at once; `data` is the same typed array every time it is read.
+ */
+export function lazyTensor(dtype: DType, shape: readonly number[], load: () => TensorData): Tensor {
+  let data: TensorData | undefined;
+  return {
+    dtype,
+    shape: [...shape],
+    get data(): TensorData {
+      data ??= load();
+      return data;
+    },
+  };
+}

@@ -83,6 +83,38 @@ export class FileSource implements ByteSource {
 }
 
 /**
+ * A file opened for each read: what a lazily read checkpoint keeps after the reader returns, so no
+ * file stays open while the tensors wait to be used. A file that changed since the first read (its
+ * size or modification time) is an error, not a mix of two files' bytes.
+ */
+export class ReopeningSource implements ByteSource {
+  private constructor(readonly file: string, readonly length: number, private readonly mtimeMs: number) {}
+
+  static open(filePath: string): ReopeningSource {
+    const st = fs.statSync(filePath);
+    return new ReopeningSource(filePath, st.size, st.mtimeMs);
+  }
+
+  read(offset: number, length: number): Uint8Array {
+    let src: FileSource;
+    try {
+      src = FileSource.open(this.file);
+    } catch (e) {
+      throw new FormatError(this.file, `The file could not be opened again to read its tensors (${(e as Error).message}); it was moved or deleted after it was opened.`, offset);
+    }
+    try {
+      const st = fs.statSync(this.file);
+      if (src.length !== this.length || st.mtimeMs !== this.mtimeMs) {
+        throw new FormatError(this.file, `The file changed on disk after it was opened (${this.length} bytes then, ${src.length} now); open it again.`, offset);
+      }
+      return src.read(offset, length);
+    } finally {
+      src.close();
+    }
+  }
+}
+
+/**
  * A source whose given ranges were read ahead, concurrently; a reader then finds them ready. Reads
  * of other ranges (directory, headers) go to the underlying source as usual.
  */

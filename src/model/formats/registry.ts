@@ -2,7 +2,7 @@ import * as path from 'path';
 import { FormatError } from '../errors';
 import type { Checkpoint, FormatId } from '../tensor';
 import { latin1 } from './binaryReader';
-import { FileSource, prefetch, type ByteSource } from './byteSource';
+import { FileSource, ReopeningSource, prefetch, type ByteSource } from './byteSource';
 import { hubTarget, readHubConfig } from './hubFolder';
 import { npyReader } from './npy';
 import { npzReader, readNpzSource } from './npz';
@@ -10,7 +10,7 @@ import { onnxReader } from './onnx';
 import { pdparamsReader } from './pdparams';
 import { isLegacyTorchHead, pthReader, readPthSource } from './pth';
 import type { FormatReader } from './reader';
-import { safetensorsReader } from './safetensors';
+import { readSafetensorsSource, safetensorsReader } from './safetensors';
 import { TOP_LEVEL, type ReadOptions } from './stateDict';
 import { readZipSource } from './zip';
 
@@ -32,6 +32,12 @@ const HEAD_SIZE = 64 * 1024;
 const SOURCE_READERS: Partial<Record<FormatId, (source: ByteSource, file: string, options?: ReadOptions) => Checkpoint>> = {
   pth: readPthSource,
   npz: readNpzSource,
+};
+
+/** Readers that can leave tensor data unread until it is used (ReadOptions.lazy). */
+const LAZY_READERS: Partial<Record<FormatId, (source: ByteSource, file: string, options?: ReadOptions) => Checkpoint>> = {
+  pth: readPthSource,
+  safetensors: readSafetensorsSource,
 };
 
 const SUPPORTED =
@@ -110,6 +116,10 @@ export function readCheckpoint(filePath: string, options: ReadOptions = {}): Che
     const config = readHubConfig(hub);
     return { ...readCheckpoint(config.weightsFile, options), hub: config };
   }
+  if (options.lazy) {
+    const lazy = readLazily(filePath, options);
+    if (lazy) return lazy;
+  }
   const source = FileSource.open(filePath);
   try {
     const head = source.read(0, Math.min(source.length, HEAD_SIZE));
@@ -120,6 +130,20 @@ export function readCheckpoint(filePath: string, options: ReadOptions = {}): Che
   } finally {
     source.close();
   }
+}
+
+/**
+ * Formats whose index can be read without their data (zip .pth, .npz, .safetensors) read lazily:
+ * the index now, each tensor's bytes when its data is first used, from a source that reopens the
+ * file (and refuses a file that changed meanwhile). Undefined for the other formats.
+ */
+function readLazily(filePath: string, options: ReadOptions): Checkpoint | undefined {
+  const source = ReopeningSource.open(filePath);
+  const head = source.read(0, Math.min(source.length, HEAD_SIZE));
+  const readers = candidateReaders(head, filePath);
+  if (readers.length !== 1) return undefined;
+  const reader = LAZY_READERS[readers[0].id];
+  return reader ? checkWeightsKey(reader(source, filePath, options), options) : undefined;
 }
 
 /** A weights key names a dict inside a wrapped checkpoint; a format without wrappers has only its top level. */

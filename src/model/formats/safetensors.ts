@@ -1,7 +1,9 @@
 import { FormatError } from '../errors';
-import { DTYPE_BYTES, numel, typedView, type Checkpoint, type DType, type Tensor } from '../tensor';
+import { DTYPE_BYTES, lazyTensor, numel, typedView, type Checkpoint, type DType, type Tensor } from '../tensor';
 import { BinaryReader, utf8 } from './binaryReader';
+import { memorySource, type ByteSource } from './byteSource';
 import type { FormatReader } from './reader';
+import type { ReadOptions } from './stateDict';
 
 /**
  * safetensors: a u64 little-endian header length N, N bytes of JSON
@@ -18,13 +20,23 @@ const DTYPES: Record<string, DType> = {
 };
 
 export function readSafetensors(bytes: Uint8Array, file: string): Checkpoint {
-  const r = new BinaryReader(bytes, file);
+  return readSafetensorsSource(memorySource(bytes, file), file);
+}
+
+/**
+ * The same from a random-access source: the header first, then each tensor's bytes, at once or
+ * (options.lazy) when its data is first used. Every offset is checked against the header and the
+ * file before anything is read.
+ */
+export function readSafetensorsSource(source: ByteSource, file: string, options: ReadOptions = {}): Checkpoint {
+  const r = new BinaryReader(source.read(0, Math.min(8, source.length)), file);
   const n = r.u64();
+  const after = source.length - 8;
   if (n > MAX_HEADER) r.fail(`The safetensors header declares ${n} bytes, more than the 100 MB limit.`, 0);
-  if (n > r.remaining) r.fail(`The safetensors header declares ${n} bytes but only ${r.remaining} follow.`, 0);
+  if (n > after) r.fail(`The safetensors header declares ${n} bytes but only ${after} follow.`, 0);
   let header: unknown;
   try {
-    header = JSON.parse(utf8.decode(r.read(n)));
+    header = JSON.parse(utf8.decode(source.read(8, n)));
   } catch (e) {
     throw new FormatError(file, `The safetensors header is not valid JSON: ${(e as Error).message}.`, 8);
   }
@@ -32,7 +44,7 @@ export function readSafetensors(bytes: Uint8Array, file: string): Checkpoint {
     throw new FormatError(file, 'Expected the safetensors header to be a JSON object.', 8);
   }
   const dataStart = 8 + n;
-  const dataLength = bytes.length - dataStart;
+  const dataLength = source.length - dataStart;
   const metadata: Record<string, string> = {};
   const entries: { name: string; tensor: Tensor; begin: number; end: number }[] = [];
   for (const [name, info] of Object.entries(header as Record<string, unknown>)) {
@@ -64,7 +76,8 @@ export function readSafetensors(bytes: Uint8Array, file: string): Checkpoint {
     if (end > dataLength) {
       fail(`data_offsets [${begin}, ${end}] run past the ${dataLength}-byte data section. The file might be truncated.`);
     }
-    const tensor = { dtype: dtype, shape: shape as number[], data: typedView(dtype, bytes, dataStart + begin, count) };
+    const load = () => typedView(dtype, source.read(dataStart + begin, size), 0, count);
+    const tensor: Tensor = options.lazy ? lazyTensor(dtype, shape as number[], load) : { dtype, shape: shape as number[], data: load() };
     entries.push({ name, tensor, begin, end });
   }
   checkNoOverlap(entries, file);

@@ -60,6 +60,12 @@ export interface ReadOptions {
   readonly weightsKey?: string;
   /** Chooses among the candidates when no weightsKey is given. */
   readonly chooseWeights?: WeightsChooser;
+  /**
+   * Read tensor data only when a tensor's `data` is first used (names, dtypes and shapes at once):
+   * what the checkpoint editor needs to open a 200 MB file at once. Formats that store data inline
+   * with their index (.pdparams, .npy, ONNX) are read whole as usual.
+   */
+  readonly lazy?: boolean;
 }
 
 /** What a reader did to find the weights; on Checkpoint.weights for readers of wrapped formats. */

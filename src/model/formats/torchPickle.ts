@@ -1,5 +1,5 @@
 import { FormatError } from '../errors';
-import { DTYPE_BYTES, numel, type Checkpoint, type DType, type Tensor } from '../tensor';
+import { DTYPE_BYTES, lazyTensor, numel, type Checkpoint, type DType, type Tensor } from '../tensor';
 import { latin1 } from './binaryReader';
 import { numpyGlobals } from './numpyPickle';
 import {
@@ -370,6 +370,6 @@ export function torchCheckpoint(root: unknown, src: TorchPickleSource, options: 
   const m = new Materializer(src.file, src.bytesOf, copyBudgetFor(src.fileBytes));
   const selected = selectWeights(root, isTensorRef, (t) => describeSmall(m, t), src.file, options, src.base);
   const tensors = new Map<string, Tensor>();
-  for (const [name, ref] of selected.tensors) tensors.set(name, m.tensor(ref));
+  for (const [name, ref] of selected.tensors) tensors.set(name, options.lazy ? lazyTensor(ref.dtype, ref.shape, () => m.tensor(ref).data) : m.tensor(ref));
   return { file: src.file, format: 'pth', tensors, metadata: { ...selected.metadata, ...src.metadata }, weights: selected.selection };
 }
