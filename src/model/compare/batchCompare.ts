@@ -303,7 +303,7 @@ function readGraphSums(
     const columns = block.kind === 'same' ? SAME_COLUMNS : pair.pairColumns;
     const values = numel(p.refShape.slice(1));
     for (let j = 0; j < count; j++) {
-      const s = graphSums(data, block, columns, count, j, values, rule);
+      const s = graphSums(data, block, columns, j, values, rule);
       if (s) sums[i][start + j] = s;
       else redo.add(start + j);
     }

@@ -15,9 +15,9 @@ import type { ToleranceRule } from './types';
  *   on either side of it in float64.
  */
 export function graphSums(
-  data: Float64Array, block: PairBlock, columns: number, batch: number, image: number, count: number, rule: ToleranceRule,
+  data: Float64Array, block: PairBlock, columns: number, image: number, count: number, rule: ToleranceRule,
 ): PairSums | undefined {
-  const col = (c: number): number => data[c * batch + image];
+  const col = (c: number): number => data[image * columns + c];
   if (block.kind === 'same') {
     const side: SideSums = {
       finite: count, sum: col(SAME_STAT.sumR), sumSq: col(SAME_STAT.sumR2), min: col(SAME_STAT.minR), max: col(SAME_STAT.maxR), nan: 0, inf: 0,

@@ -32,14 +32,12 @@ const { onnx } = onnxPkg;
 
 /** Columns of a `pair` block (two values), per image. */
 export const PAIR_STAT = {
-  /** max(D) and min(D): max |R - C| = max(maxD, -minD). */
-  maxD: 0, minD: 1,
   /** sum |D|, sum D², sum R·D. */
-  sumAbsD: 2, sumD2: 3, sumRD: 4,
-  /** The reference: sum R², sum R, min R, max R. */
-  sumR2: 5, sumR: 6, minR: 7, maxR: 8,
-  /** sum D (the candidate's sum is sum R - sum D), min C, max C. */
-  sumD: 9, minC: 10, maxC: 11,
+  sumAbsD: 0, sumD2: 1, sumRD: 2,
+  /** The reference's sum R², sum R; sum D (the candidate's sum is sum R - sum D). */
+  sumR2: 3, sumR: 4, sumD: 5,
+  /** min and max of D, R and C: max |R - C| = max(maxD, -minD). */
+  minD: 6, minR: 7, minC: 8, maxD: 9, maxR: 10, maxC: 11,
   /** Only with `allcloseRtol`: max(|D| - rtol·|R|), the allclose verdict at any atol for that rtol. */
   excess: 12,
 } as const;
@@ -77,7 +75,7 @@ export interface PairGraphOptions {
 }
 
 export interface PairBlock {
-  /** The graph output holding this record's statistics, float64 [columns * N] (column by column). */
+  /** The graph output holding this record's statistics, float64 [N, columns]. */
   readonly output: string;
   readonly kind: 'pair' | 'same';
 }
@@ -167,23 +165,39 @@ class Reductions {
     return this.node('Cast', [x], [intAttr('to', T.DOUBLE)]);
   }
 
-  /** A maximum or minimum over every axis but the batch axis (exact): float64 [N]. */
-  extreme(op: 'ReduceMax' | 'ReduceMin', x: string, rank: number): string {
-    return this.double(this.reduceOver(op, x, range(1, rank), 0));
-  }
-
   /**
-   * A sum over every axis but the batch axis, float64 [N]: float32 along the last axis (at most W
-   * terms: within W * 2^-24 of the sum of their magnitudes), then float64 over the rest. A rank-2
-   * record (the logits) is small: cast whole, then summed. One float32 reduction over a whole
-   * record (400K terms for dla at 224²) erred by 1.2e-4 relative, measured.
+   * One record's statistics as one float64 [N, columns] block, columns in the order given within
+   * each kind, the kinds in the order sum, min, max. Each statistic is first reduced along the last
+   * axis, in float32 (ORT spreads a reduction over its threads by the values it keeps: one over
+   * every axis but the batch ran on one thread for a batch of one); the partials of a kind are then
+   * concatenated, reduced over the rest and cast, sums in float64. A sum is so within W * 2^-24 of
+   * the sum of its terms' magnitudes (W = the last axis, at most 224 here); one float32 reduction
+   * over a whole record (400K terms) erred by 1.2e-4 relative, measured. A rank-2 record (the
+   * logits) is small: cast whole and reduced in float64. Grouping the partials keeps the node
+   * count down, which is what ORT's session creation time follows.
    */
-  sum(op: 'ReduceSum' | 'ReduceSumSquare' | 'ReduceL1', x: string, rank: number): string {
-    if (rank <= 2) return this.reduceOver(op, this.double(x), range(1, rank), 0);
-    const rows = this.double(this.reduceOver(op, x, [rank - 1], 0));
-    return this.reduceOver('ReduceSum', rows, range(1, rank - 1), 0);
+  stats(list: readonly { readonly op: StatOp; readonly x: string }[], rank: number, output: string): void {
+    const kinds: { second: 'ReduceSum' | 'ReduceMin' | 'ReduceMax'; ops: readonly StatOp[] }[] = [
+      { second: 'ReduceSum', ops: ['ReduceSum', 'ReduceSumSquare', 'ReduceL1'] },
+      { second: 'ReduceMin', ops: ['ReduceMin'] },
+      { second: 'ReduceMax', ops: ['ReduceMax'] },
+    ];
+    const groups: string[] = [];
+    for (const kind of kinds) {
+      const items = list.filter((s) => kind.ops.includes(s.op));
+      if (items.length === 0) continue;
+      const partials = items.map((s) => this.reduceOver(s.op, rank <= 2 ? this.double(s.x) : s.x, [rank - 1], 1));
+      const rows = this.node('Reshape', [partials.length === 1 ? partials[0] : this.node('Concat', partials, [intAttr('axis', 1)]), this.int64s([0, items.length, -1])]);
+      const reduced = kind.second === 'ReduceSum'
+        ? this.reduceOver('ReduceSum', rank <= 2 ? rows : this.double(rows), [2], 0)
+        : rank <= 2 ? this.reduceOver(kind.second, rows, [2], 0) : this.double(this.reduceOver(kind.second, rows, [2], 0));
+      groups.push(reduced);
+    }
+    this.node('Concat', groups, [intAttr('axis', 1)], output);
   }
 }
+
+type StatOp = 'ReduceSum' | 'ReduceSumSquare' | 'ReduceL1' | 'ReduceMax' | 'ReduceMin';
 
 interface Placed {
   readonly nodes: readonly Node[];
@@ -282,26 +296,22 @@ export function buildPairGraph(reference: PairSide, candidate: PairSide, records
       b.block();
       const n = rec.rank;
       const output = `stats:${rec.key}`;
-      let cols: string[];
       if (R === C) {
-        cols = [b.sum('ReduceSumSquare', R, n), b.sum('ReduceSum', R, n), b.extreme('ReduceMin', R, n), b.extreme('ReduceMax', R, n)];
+        b.stats([{ op: 'ReduceSumSquare', x: R }, { op: 'ReduceSum', x: R }, { op: 'ReduceMin', x: R }, { op: 'ReduceMax', x: R }], n, output);
       } else {
         if (rec.reshapeCandidate) C = b.node('Reshape', [C, b.node('Shape', [R])]);
         const D = b.node('Sub', [R, C]);
-        cols = [
-          b.extreme('ReduceMax', D, n), b.extreme('ReduceMin', D, n),
-          b.sum('ReduceL1', D, n), b.sum('ReduceSumSquare', D, n), b.sum('ReduceSum', b.node('Mul', [R, D]), n),
-          b.sum('ReduceSumSquare', R, n), b.sum('ReduceSum', R, n), b.extreme('ReduceMin', R, n), b.extreme('ReduceMax', R, n),
-          b.sum('ReduceSum', D, n), b.extreme('ReduceMin', C, n), b.extreme('ReduceMax', C, n),
+        const list: { op: StatOp; x: string }[] = [
+          { op: 'ReduceL1', x: D }, { op: 'ReduceSumSquare', x: D }, { op: 'ReduceSum', x: b.node('Mul', [R, D]) },
+          { op: 'ReduceSumSquare', x: R }, { op: 'ReduceSum', x: R }, { op: 'ReduceSum', x: D },
+          { op: 'ReduceMin', x: D }, { op: 'ReduceMin', x: R }, { op: 'ReduceMin', x: C },
+          { op: 'ReduceMax', x: D }, { op: 'ReduceMax', x: R }, { op: 'ReduceMax', x: C },
         ];
-        if (rtol !== undefined) {
-          const scaled = b.node('Mul', [b.node('Abs', [R]), b.float(rtol)]);
-          cols.push(b.extreme('ReduceMax', b.node('Sub', [b.node('Abs', [D]), scaled]), n));
-        }
+        if (rtol !== undefined) list.push({ op: 'ReduceMax', x: b.node('Sub', [b.node('Abs', [D]), b.node('Mul', [b.node('Abs', [R]), b.float(rtol)])]) });
+        // [N, columns]. One output per value pair: a single Concat of every block made ORT's session
+        // creation quadratic (7 s for dla60, measured).
+        b.stats(list, n, output);
       }
-      // [columns * N]: column-major, each column the batch's values. One output per value pair: a
-      // single Concat of every block made ORT's session creation quadratic (7 s for dla60, measured).
-      b.node('Concat', cols, [intAttr('axis', 0)], output);
       block = { output, kind: R === C ? 'same' : 'pair' };
       computed.set(pair, block);
       outputs.push(output);
