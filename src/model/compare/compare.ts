@@ -9,6 +9,7 @@ import { dlaReadOptions, loadModel, type LoadedModel } from '../run/loadModel';
 import type { ProviderSetting } from '../run/session';
 import type { Checkpoint, Tensor } from '../tensor';
 import { diagnose } from './diagnose';
+import { dumpFitProblem } from './dumpFit';
 import { diffLayers, uncoveredModules } from './layerDiff';
 import { localErrors } from './localError';
 import { runOnnxCandidate, type OnnxCandidateRun } from './onnxCandidate';
@@ -162,6 +163,9 @@ export async function compare(req: CompareRequest): Promise<Comparison> {
     progress(`Reading ${path.basename(req.dump)}`);
     dumpCkpt = await timed('read', () => readCheckpoint(req.dump!));
     dump = dumpRecords(dumpCkpt);
+    // A dump of another variant is bad input (exit 2), not a divergence to diagnose.
+    const misfit = dumpFitProblem(dump, ref.variant);
+    if (misfit) throw new UsageError(`${req.dump}: ${misfit}`);
   }
   await cancelled();
 

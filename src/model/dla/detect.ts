@@ -55,9 +55,12 @@ export function detectVariant(tensors: Shapes): Detection {
   }
   if (!tensors.has('base_layer.0.weight')) {
     const sample = [...tensors.keys()].slice(0, 4).map((k) => `'${k}'`).join(', ');
+    const c = best.check;
+    const expected = c.matched + c.missing.length + c.mismatched.length;
     return {
       variant: null,
-      reason: `Not a timm DLA state dict: it has no 'base_layer.0.weight'${sample ? `; its first keys are ${sample}` : ''}.`,
+      reason: `Not a DLA checkpoint: missing '${c.missing[0]?.name ?? 'base_layer.0.weight'}'${c.missing.length > 1 ? ` and ${c.missing.length - 1} more` : ''}; ` +
+        `closest variant ${best.variant.name} (${c.matched} of its ${expected} weights fit)${sample ? `; the file's first keys are ${sample}` : ''}.`,
       candidates: fits,
     };
   }

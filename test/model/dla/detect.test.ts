@@ -93,7 +93,7 @@ test('a state dict of another architecture is refused with its keys quoted', () 
   const sd = new Map<string, Tensor>([['conv1.weight', { dtype: 'float32', shape: [64, 3, 7, 7], data: new Float32Array(64 * 147) }]]);
   const d = detectVariant(sd);
   assert.equal(d.variant, null);
-  assert.match(d.reason, /Not a timm DLA state dict: it has no 'base_layer.0.weight'; its first keys are 'conv1.weight'/);
+  assert.match(d.reason, /^Not a DLA checkpoint: missing 'base_layer\.0\.weight' and \d+ more; closest variant dla\w+ \(0 of its \d+ weights fit\); the file's first keys are 'conv1\.weight'\.$/);
 });
 
 test("a Paddle dump's `pool` record is timm's `global_pool.pool`, unless the dump has both", async () => {
