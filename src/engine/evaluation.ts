@@ -22,7 +22,7 @@ export async function runEvaluation(p: EvaluateParams, ctx: CallContext<'evaluat
   const preset = resolvePreset(p.preset?.preset, p.preset?.config, p.weights);
   const againstPreset = p.againstPreset ? resolvePreset(p.againstPreset.preset, p.againstPreset.config) : undefined;
   const r = await evaluate({
-    weights: p.weights, dataset, preset, against: p.against, againstPreset, batch: p.batch, provider: p.provider,
+    weights: p.weights, weightsKey: p.weightsKey, dataset, preset, against: p.against, againstPreset, batch: p.batch, provider: p.provider,
     out: p.out, resume: p.resume, onProgress: (q) => ctx.progress(q), isCancelled: ctx.isCancelled,
   });
   const run = { ...(p.preset ? { preset: p.preset } : {}), ...(p.against ? { against: p.against } : {}), ...(p.againstPreset ? { againstPreset: p.againstPreset } : {}) };

@@ -87,7 +87,7 @@ export class Engine implements Operations {
 
   async inspectCheckpoint(p: ParamsOf<'inspectCheckpoint'>): Promise<ResultOf<'inspectCheckpoint'>> {
     const start = performance.now();
-    const r = inspectCheckpoint(p.file);
+    const r = inspectCheckpoint(p.file, { weightsKey: p.weightsKey });
     const variant = r.variant ? variantByName(r.variant) : undefined;
     return {
       file: r.file, format: r.format, variant: r.variant, variantReason: r.variantReason, parameters: r.parameters,
@@ -98,21 +98,23 @@ export class Engine implements Operations {
   }
 
   async tensorStats(p: ParamsOf<'tensorStats'>): Promise<ResultOf<'tensorStats'>> {
-    let ckpt = this.checkpoints.get(p.file);
-    // Read lazily, with the DLA chooser as inspect reads it (the same names): a hover reads one tensor.
-    if (!ckpt) this.checkpoints.set(p.file, (ckpt = readCheckpoint(p.file, { ...dlaReadOptions(), lazy: true })));
+    // One lazy read per file and weights key, with the DLA chooser as inspect reads it (the same
+    // names): a hover reads one tensor.
+    const key = `${p.file}\u0000${p.weightsKey ?? ''}`;
+    let ckpt = this.checkpoints.get(key);
+    if (!ckpt) this.checkpoints.set(key, (ckpt = readCheckpoint(p.file, { ...dlaReadOptions({ weightsKey: p.weightsKey }), lazy: true })));
     const t = ckpt.tensors.get(p.name);
     if (!t) throw new Error(`'${p.name}' is not a tensor of ${path.basename(p.file)}.`);
     return tensorStats(toFloat32(t), t.shape);
   }
 
   async releaseCheckpoint(p: ParamsOf<'releaseCheckpoint'>): Promise<null> {
-    this.checkpoints.delete(p.file);
+    for (const key of [...this.checkpoints.keys()]) if (key.startsWith(`${p.file}\u0000`)) this.checkpoints.delete(key);
     return null;
   }
 
   async classify(p: ParamsOf<'classify'>): Promise<ClassificationData> {
-    const c = await this.classifier.classify(p.image, p.checkpoint, p.preset, p.provider);
+    const c = await this.classifier.classify(p.image, p.checkpoint, p.preset, p.provider, p.weightsKey);
     let thumb: ClassificationData['thumbnail'] = null;
     try {
       thumb = await thumbnail(fs.readFileSync(p.image), THUMBNAIL_SIDE);

@@ -23,6 +23,9 @@ export type { CompareReport, ProviderSetting };
 export interface CompareParams {
   readonly reference: string;
   readonly candidate?: string;
+  /** In a training checkpoint, the dict to take (dlaLens.weightsKey) instead of the one that fits DLA. */
+  readonly referenceKey?: string;
+  readonly candidateKey?: string;
   readonly dump?: string;
   /** An image (through `preset`) or an .npz holding `input`; absent: the dump's input, else the seeded tensor. */
   readonly input?: string;
@@ -61,13 +64,14 @@ export interface EngineMethods {
   layerDetail: { params: { handle: number; layer: string; bins: number }; result: LayerDetailData; progress: never };
   releaseComparison: { params: { handle: number }; result: null; progress: never };
   /** What the checkpoint editor shows. Tensor data is not read. */
-  inspectCheckpoint: { params: { file: string }; result: CheckpointData; progress: never };
+  inspectCheckpoint: { params: { file: string; weightsKey?: string }; result: CheckpointData; progress: never };
   /** One tensor's statistics (the checkpoint editor's hover); the file's tensors stay read until released. */
-  tensorStats: { params: { file: string; name: string }; result: ViewTensorStats; progress: never };
+  tensorStats: { params: { file: string; name: string; weightsKey?: string }; result: ViewTensorStats; progress: never };
   releaseCheckpoint: { params: { file: string }; result: null; progress: never };
   /** Classify Image: the top-5, how it was computed, and a thumbnail of the image. */
   classify: {
-    params: { image: string; checkpoint: string; preset: string; provider: ProviderSetting };
+    /** `preset` absent: a hub folder's own pretrained_cfg, else timm. */
+    params: { image: string; checkpoint: string; preset?: string; provider: ProviderSetting; weightsKey?: string };
     result: ClassificationData; progress: never;
   };
   /**
@@ -86,6 +90,7 @@ export interface EngineMethods {
 export interface EvaluateParams {
   readonly title: string;
   readonly weights: string;
+  readonly weightsKey?: string;
   /** An ImageFolder tree, or a list file with the folder its paths are relative to. */
   readonly folder?: string;
   readonly list?: string;

@@ -34,6 +34,12 @@ export function preprocessingChosen(): PreprocessingSetting | undefined {
   return set === undefined ? undefined : oneOf(set, PRESETS, 'timm');
 }
 
+/** dlaLens.weightsKey: in training checkpoints, the dict to take instead of the one that fits DLA; undefined when unset. */
+export function weightsKey(): string | undefined {
+  const k = section().get('weightsKey');
+  return typeof k === 'string' && k !== '' ? k : undefined;
+}
+
 export function tolerance(): number {
   const t = section().get('tolerance');
   return typeof t === 'number' && Number.isFinite(t) && t > 0 ? t : 1e-3;

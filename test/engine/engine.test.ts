@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { CancelledError, EngineClient, EngineCrashedError, EngineError } from '../../src/engine/client';
 import { compare } from '../../src/model/compare/compare';
+import { runPython, skipWithoutTorch } from '../helpers/python';
 import { referencePath } from '../helpers/reference';
 
 /**
@@ -103,6 +104,30 @@ describe('the engine process', { timeout: 300_000 }, () => {
       await assert.rejects(e3.call(method, { file: referencePath('dla46_c.safetensors'), name: 'fc.bias' }),
         (e: Error) => e.name === 'NativeModulesError' && /onnxruntime/.test(e.message) && e.message.includes(`${process.platform}-${process.arch}`));
     }
+  });
+
+  test('a training checkpoint: the weights key picks its EMA copy for inspect, hover stats and classify', { skip: skipWithoutTorch() }, async () => {
+    const file = path.join(tmp, 'train.pth');
+    const r = runPython(['-c', [
+      'import sys, torch, collections',
+      `sd = torch.load(${JSON.stringify(referencePath('dla46_c.pth'))})`,
+      'ema = collections.OrderedDict((k, v * 0.9 if v.is_floating_point() and k.startswith("fc.") else v) for k, v in sd.items())',
+      'torch.save({"epoch": 9, "arch": "dla46_c", "state_dict": sd, "state_dict_ema": ema, "best_acc1": torch.tensor(64.5)}, sys.argv[1])',
+    ].join('\n'), file]);
+    assert.equal(r.status, 0, r.stderr);
+    const trained = await engine.call('inspectCheckpoint', { file });
+    const ema = await engine.call('inspectCheckpoint', { file, weightsKey: 'state_dict_ema' });
+    assert.equal(trained.variant, 'dla46_c');
+    assert.equal(ema.variant, 'dla46_c');
+    assert.notEqual(JSON.stringify(trained.metadata), JSON.stringify(ema.metadata), 'the metadata says which dict was taken');
+    const a = await engine.call('tensorStats', { file, name: 'fc.bias' });
+    const b = await engine.call('tensorStats', { file: path.join(tmp, 'train.pth'), name: 'fc.bias', weightsKey: 'state_dict_ema' });
+    assert.ok(Math.abs(b.mean - 0.9 * a.mean) < 1e-6 * Math.max(1, Math.abs(a.mean)), `${b.mean} vs 0.9 x ${a.mean}`);
+    const image = referencePath('probe.png');
+    const p1 = await engine.call('classify', { image, checkpoint: file, provider: 'cpu' });
+    const p2 = await engine.call('classify', { image, checkpoint: file, provider: 'cpu', weightsKey: 'state_dict_ema' });
+    assert.equal(p1.preset, 'timm', 'no preset given: timm for a plain checkpoint');
+    assert.notEqual(p1.top[0].prob, p2.top[0].prob, 'the EMA head scales the logits');
   });
 
   test('a crashed engine rejects what it was running, is reported, and the next call starts a new one', async () => {

@@ -2,6 +2,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { assertNever, type ReplyBody } from '../../shared/channel';
 import { checkpointProtocol, type CheckpointProtocol, type CheckpointRequest } from '../../shared/checkpointProtocol';
+import * as config from '../config';
 import { Disposable } from '../disposable';
 import type { EngineHost } from '../engineHost';
 import type { Log } from '../log';
@@ -71,11 +72,11 @@ class CheckpointEditor extends Disposable {
     switch (req.type) {
       case 'ready': {
         const file = this.document.file;
-        const data = await this.log.time(`Inspect ${file}`, () => this.engine.call('inspectCheckpoint', { file }));
+        const data = await this.log.time(`Inspect ${file}`, () => this.engine.call('inspectCheckpoint', { file, weightsKey: config.weightsKey() }));
         return { type: 'checkpointData', data };
       }
       case 'getTensorStats':
-        return { type: 'tensorStats', name: req.name, stats: await this.engine.call('tensorStats', { file: this.document.file, name: req.name }) };
+        return { type: 'tensorStats', name: req.name, stats: await this.engine.call('tensorStats', { file: this.document.file, name: req.name, weightsKey: config.weightsKey() }) };
       default:
         return assertNever(req, 'request');
     }

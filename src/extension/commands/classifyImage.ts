@@ -29,12 +29,14 @@ export async function classifyImage(deps: ClassifyDeps, arg?: unknown): Promise<
     checkpoint = (await chooseClassificationCheckpoint()) ?? '';
     if (!checkpoint) return undefined;
   }
-  const preset = config.preprocessing();
+  // Unset: a hub folder's own pretrained_cfg decides (else timm), in the engine.
+  const preset = config.preprocessingChosen();
+  const weightsKey = config.weightsKey();
   const provider = config.executionProvider();
   const c = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `DLA: classifying ${path.basename(image)}…` },
-    () => deps.log.time(`Classify ${image} with ${checkpoint} (${preset}, provider ${provider})`,
-      () => deps.engine.call('classify', { image, checkpoint, preset, provider })),
+    () => deps.log.time(`Classify ${image} with ${checkpoint} (${preset ?? 'default preset'}, provider ${provider})`,
+      () => deps.engine.call('classify', { image, checkpoint, ...(preset ? { preset } : {}), provider, ...(weightsKey ? { weightsKey } : {}) })),
   );
   deps.log.info(`Classified ${path.basename(image)}: ${c.top.map((p) => `${p.label} ${(p.prob * 100).toFixed(1)}%`).join(', ')}; ` +
     `provider ${c.providerDetail}; load ${c.timingsMs.load.toFixed(0)} ms, preprocess ${c.timingsMs.preprocess.toFixed(0)} ms, inference ${c.timingsMs.inference.toFixed(0)} ms`);

@@ -87,6 +87,7 @@ async function runComparison(deps: CompareDeps, args: CompareArgs): Promise<Comp
   const result = await deps.engine.withProgress('DLA: comparing', 'compare', {
     reference: args.reference, candidate: args.candidate, dump: args.dump, input: args.input, seed: args.seed ?? SEED,
     preset: config.preprocessing(), provider, tolerance: { mode: 'scaled-max', tol: config.tolerance() },
+    ...(config.weightsKey() ? { referenceKey: config.weightsKey(), candidateKey: config.weightsKey() } : {}),
   });
   if (!result) return undefined;
   for (const [k, ms] of Object.entries(result.report.timingsMs)) deps.log.info(`  ${k}: ${ms.toFixed(0)} ms`);

@@ -59,7 +59,8 @@ export async function evaluateImages(deps: EvaluateDeps, arg?: unknown): Promise
   const source = images.folder ?? images.list!;
   const params: EvaluateParams = {
     title: `DLA: ${path.basename(weights)} on ${path.basename(source)}`,
-    weights, ...(images.folder ? { folder: images.folder } : { list: images.list, root: images.root }),
+    weights, ...(config.weightsKey() ? { weightsKey: config.weightsKey() } : {}),
+    ...(images.folder ? { folder: images.folder } : { list: images.list, root: images.root }),
     ...(chosen ? { preset: { preset: chosen } } : {}), ...against,
     ...(given?.limit ? { limit: given.limit } : {}), ...(given?.batch ? { batch: given.batch } : {}),
     provider: config.executionProvider(), out: path.join(dir, `${stamp}.predictions.jsonl`),

@@ -2,7 +2,8 @@ import * as fs from 'fs';
 import { buildFastGraph } from '../dla/onnxGraph';
 import { loadModel } from './loadModel';
 import { topK, type Prediction } from './labels';
-import { presetByName, preprocessImage } from './preprocess';
+import { resolvePreset } from './hubPreset';
+import { preprocessImage } from './preprocess';
 import { createSession, describeSession, releaseSession, run, type ProviderSetting, type RunnerSession } from './session';
 
 /** One image classified: the top-5, what computed it, and how long each step took. */
@@ -35,13 +36,17 @@ interface Loaded {
 export class Classifier {
   private loaded: Loaded | undefined;
 
-  async classify(imageFile: string, checkpoint: string, preset: string, provider: ProviderSetting): Promise<Classification> {
+  /**
+   * `preset` undefined: a hub folder's own pretrained_cfg, else timm. `weightsKey`: the dict of a
+   * training checkpoint to take instead of the one that fits a DLA variant.
+   */
+  async classify(imageFile: string, checkpoint: string, preset: string | undefined, provider: ProviderSetting, weightsKey?: string): Promise<Classification> {
     let t = performance.now();
-    const model = await this.load(checkpoint, provider);
+    const model = await this.load(checkpoint, provider, weightsKey);
     const load = performance.now() - t;
 
     t = performance.now();
-    const p = presetByName(preset);
+    const p = resolvePreset(preset, undefined, checkpoint);
     const { input } = await preprocessImage(fs.readFileSync(imageFile), imageFile, p);
     const pre = performance.now() - t;
 
@@ -62,11 +67,11 @@ export class Classifier {
     if (l) await releaseSession(l.session);
   }
 
-  private async load(checkpoint: string, provider: ProviderSetting): Promise<Loaded> {
-    const key = `${checkpoint}|${fs.statSync(checkpoint).mtimeMs}|${provider}`;
+  private async load(checkpoint: string, provider: ProviderSetting, weightsKey: string | undefined): Promise<Loaded> {
+    const key = `${checkpoint}|${fs.statSync(checkpoint).mtimeMs}|${provider}|${weightsKey ?? ''}`;
     if (this.loaded?.key === key) return this.loaded;
     await this.dispose();
-    const model = loadModel(checkpoint);
+    const model = loadModel(checkpoint, { weightsKey });
     const graph = buildFastGraph(model.tree, model.weights);
     const session = await createSession(graph.bytes, { provider });
     this.loaded = { key, variant: model.variant.name, session };
