@@ -35,6 +35,15 @@ export interface ViewDiffMetrics {
   readonly pass: boolean;
   /** Allclose reports: the error envelope (see src/shared/tolerance.ts). */
   readonly envelope?: readonly number[];
+  /** Allclose reports reduced inside onnxruntime: max(|a-b| - rtol*|ref|) at the report's rtol. */
+  readonly excess?: { readonly rtol: number; readonly max: number };
+}
+
+/** One image's figures for one record of a comparison on many inputs. */
+export interface ViewImageLayer {
+  readonly reference: ViewTensorStats;
+  readonly candidate: ViewTensorStats;
+  readonly diff: ViewDiffMetrics;
 }
 
 /** One record of the comparison (a hook key: module path, `#k` for the k-th call). */
@@ -44,6 +53,18 @@ export interface ViewLayer {
   readonly candidate: ViewTensorStats;
   readonly diff: ViewDiffMetrics;
   readonly local?: ViewDiffMetrics;
+  /** Many inputs: the worst image here (an index into ComparisonData.batch.images) and every image's own figures. */
+  readonly batch?: { readonly worst: number; readonly images: readonly ViewImageLayer[] };
+}
+
+/** A comparison on many inputs: `layers` are the batch's figures; each image's are in its layers' `batch`. */
+export interface ViewBatch {
+  readonly images: readonly string[];
+  /** Per image, its own first divergence (the engine's verdict). */
+  readonly firstDivergence: readonly (string | null)[];
+  /** The image the local errors and the diagnosis are of. */
+  readonly focus: number;
+  readonly method: string;
 }
 
 export interface ViewSide {
@@ -81,6 +102,8 @@ export interface ComparisonData {
   readonly notes: readonly string[];
   readonly diagnosis: readonly ViewHypothesis[];
   readonly timingsMs: Readonly<Record<string, number>>;
+  /** Present when the comparison ran on many inputs. */
+  readonly batch?: ViewBatch;
   /** Whether the host can still answer getLayerDetail (the engine holds or can recompute both sides' records). */
   readonly detailAvailable: boolean;
   /** Opaque token the page keeps in its state; the host reopens the comparison from it after a reload. */
@@ -123,6 +146,8 @@ export interface GetLayerDetailRequest extends RequestBase {
   readonly layer: string;
   /** Number of histogram bins wanted (1..MAX_HISTOGRAM_BINS). */
   readonly bins: number;
+  /** Many inputs: the image whose records to show (its one image is re-run); absent for a single comparison. */
+  readonly image?: number;
 }
 export interface ExportReportRequest extends RequestBase {
   readonly type: 'exportReport';
@@ -170,6 +195,38 @@ function checkDiff(v: unknown, where: string): void {
   for (const k of ['maxAbs', 'meanAbs', 'relL2', 'cosine', 'bound', 'scaledMaxAbs']) num(o, k, where);
   bool(o, 'pass', where);
   if (o.envelope !== undefined) numbers(o, 'envelope', where);
+  if (o.excess !== undefined) {
+    const e = obj(o.excess, `${where}.excess`);
+    num(e, 'rtol', `${where}.excess`);
+    num(e, 'max', `${where}.excess`);
+  }
+}
+
+function checkBatch(v: unknown, where: string): void {
+  const o = obj(v, where);
+  strings(o, 'images', where);
+  const images = o.images as string[];
+  const firsts = arr(o, 'firstDivergence', where);
+  if (firsts.length !== images.length) throw new ProtocolError(`Malformed message ${where}.firstDivergence: expected ${images.length} entries, got ${firsts.length}.`);
+  firsts.forEach((f, i) => { if (f !== null && typeof f !== 'string') throw new ProtocolError(`Malformed message ${where}.firstDivergence[${i}]: expected a string or null.`); });
+  const focus = int(o, 'focus', where);
+  if (focus < 0 || (images.length > 0 && focus >= images.length)) throw new ProtocolError(`Malformed message ${where}.focus: expected 0..${images.length - 1}, got ${focus}.`);
+  str(o, 'method', where);
+}
+
+function checkLayerBatch(v: unknown, where: string, images: number): void {
+  const o = obj(v, where);
+  const worst = int(o, 'worst', where);
+  if (worst < 0 || worst >= images) throw new ProtocolError(`Malformed message ${where}.worst: expected 0..${images - 1}, got ${worst}.`);
+  const list = arr(o, 'images', where);
+  if (list.length !== images) throw new ProtocolError(`Malformed message ${where}.images: expected ${images} entries, got ${list.length}.`);
+  list.forEach((im, i) => {
+    const w = `${where}.images[${i}]`;
+    const io = obj(im, w);
+    checkStats(io.reference, `${w}.reference`);
+    checkStats(io.candidate, `${w}.candidate`);
+    checkDiff(io.diff, `${w}.diff`);
+  });
 }
 function checkSide(v: unknown, where: string): void {
   const o = obj(v, where);
@@ -201,6 +258,8 @@ export function checkComparisonData(v: unknown, where: string): ComparisonData {
   str(o, 'provider', where);
   checkRule(o.rule, `${where}.rule`);
   checkModule(o.tree, `${where}.tree`);
+  if (o.batch !== undefined) checkBatch(o.batch, `${where}.batch`);
+  const images = o.batch === undefined ? 0 : (o.batch as ViewBatch).images.length;
   arr(o, 'layers', where).forEach((l, i) => {
     const w = `${where}.layers[${i}]`;
     const lo = obj(l, w);
@@ -209,6 +268,10 @@ export function checkComparisonData(v: unknown, where: string): ComparisonData {
     checkStats(lo.candidate, `${w}.candidate`);
     checkDiff(lo.diff, `${w}.diff`);
     if (lo.local !== undefined) checkDiff(lo.local, `${w}.local`);
+    if (lo.batch !== undefined) {
+      if (!images) throw new ProtocolError(`Malformed message ${w}.batch: a layer has per-image figures but the comparison names no images.`);
+      checkLayerBatch(lo.batch, `${w}.batch`, images);
+    }
   });
   if (o.firstDivergence !== null) str(o, 'firstDivergence', where);
   arr(o, 'unpaired', where).forEach((u, i) => {
@@ -271,6 +334,7 @@ function parseFromPage(raw: unknown): ComparisonRequest | RenderedNotification {
       str(o, 'layer', type);
       const bins = int(o, 'bins', type);
       if (bins < 1 || bins > MAX_HISTOGRAM_BINS) throw new ProtocolError(`Malformed message ${type}.bins: expected 1..${MAX_HISTOGRAM_BINS}, got ${bins}.`);
+      if (o.image !== undefined && int(o, 'image', type) < 0) throw new ProtocolError(`Malformed message ${type}.image: expected an image index (0 or more), got ${o.image}.`);
       break;
     }
     case 'exportReport': int(o, 'messageId', type); oneOf(o, 'format', ['json', 'html'] as const, type); break;

@@ -63,6 +63,9 @@ export function toComparisonView(report: CompareReport, tree?: ModuleNode): Comp
     notes: report.notes ?? [],
     diagnosis: report.diagnosis,
     timingsMs: report.timingsMs,
+    ...(report.batch
+      ? { batch: { images: report.batch.images, firstDivergence: report.batch.firstDivergence, focus: report.batch.focus, method: report.batch.method } }
+      : {}),
   };
 }
 

@@ -8,7 +8,8 @@ import { METRICS, isMetric, metricValue, moduleOfRecord, type MetricId } from '.
 import { Tooltip } from './tooltip';
 import { HEAD_ID, buildTreeData, type TreeNodeData } from './treeData';
 import { TreeView } from './treeView';
-import { canEdit, editRule, verdictsFor, type Verdicts } from './verdicts';
+import { ALL_IMAGES, detailImage, imageData, imageOptions } from './batchView';
+import { editableFields, editRule, verdictsFor, type Verdicts } from './verdicts';
 
 /** What survives hiding the panel and reloading the window (with the host's restoreKey). */
 export interface ViewState {
@@ -21,6 +22,8 @@ export interface ViewState {
   readonly expanded?: readonly string[];
   readonly selected?: string;
   readonly zoom?: { x: number; y: number; k: number };
+  /** Many inputs: the image shown (undefined: the whole batch). */
+  readonly image?: number;
 }
 
 const HISTOGRAM_BINS = 64;
@@ -35,8 +38,8 @@ export interface ComparisonHost {
   readonly controls: Controls;
   /** The comparison to show first. */
   load(): Promise<ComparisonData>;
-  /** Per-channel errors and histograms of a record; absent where the activations are not at hand. */
-  readonly layerDetail?: (layer: string, bins: number) => Promise<LayerDetailData>;
+  /** Per-channel errors and histograms of a record (of one image, on many inputs); absent where the activations are not at hand. */
+  readonly layerDetail?: (layer: string, bins: number, image?: number) => Promise<LayerDetailData>;
   /** Why there are no per-channel details (shown in the detail pane) when layerDetail is absent or the data says so. */
   readonly noDetailReason: string;
   /** Saves the report; resolves to a line for the status area. Absent: no export buttons. */
@@ -52,7 +55,10 @@ export interface ComparisonHost {
  * It asks its host for data and hands plain values to the drawing modules.
  */
 export class ComparisonApp {
+  /** What is shown: the comparison, or one image of it. */
   private data: ComparisonData | undefined;
+  /** The comparison as the host gave it (on many inputs: the batch's view). */
+  private full: ComparisonData | undefined;
   private tree: TreeView | undefined;
   private treeData: TreeNodeData | undefined;
   private state: ViewState;
@@ -65,6 +71,7 @@ export class ComparisonApp {
   private readonly tooltip: Tooltip;
   private readonly detail: DetailPane;
   private readonly ruleBox = el('span', undefined, 'rule-fields');
+  private readonly imageBox = el('span', undefined, 'image-select');
   private ruleFields: Control<string>[] = [];
   private verdicts: Verdicts | undefined;
 
@@ -81,6 +88,7 @@ export class ComparisonApp {
       controls.dropdown('metric', 'Colour by', METRICS.map((m) => ({ value: m.id, label: m.label })), this.state.metric, (v) => this.setMetric(v)).element,
     );
     bar.append(
+      this.imageBox,
       this.ruleBox,
       controls.checkbox('only-failing', 'Only failing', this.state.onlyFailing, (v) => this.setOnlyFailing(v)).element,
       controls.textField('search', 'Search', this.state.search, 'module path, e.g. level3.tree2', (v) => this.setSearch(v)).element,
@@ -117,15 +125,28 @@ export class ComparisonApp {
     this.state = same
       ? this.state
       : { metric: this.state.metric, onlyFailing: false, search: '', restoreKey: data.restoreKey };
+    this.full = data;
+    const image = data.batch && this.state.image !== undefined && this.state.image < data.batch.images.length ? this.state.image : undefined;
+    this.state = { ...this.state, image };
+    this.buildImageSelect(data);
+    this.display(image === undefined ? data : imageData(data, image), same);
+  }
+
+  /** Draws `data` (the comparison, or one image of it); `same`: the user's tree state is kept. */
+  private display(data: ComparisonData, same: boolean): void {
     this.data = data;
-    const rule = this.state.rule && this.state.rule.mode === data.rule.mode && canEdit(data) ? this.state.rule : data.rule;
+    const kept = this.state.rule;
+    const editable = editableFields(data);
+    const keep = kept && kept.mode === data.rule.mode &&
+      (kept.mode === 'scaled-max' ? editable.includes('tol') : (editable.includes('atol') && (editable.includes('rtol') || (data.rule.mode === 'allclose' && kept.rtol === data.rule.rtol))));
+    const rule = keep ? kept : data.rule;
     this.verdicts = verdictsFor(data, rule);
     this.buildRuleFields(data);
     this.treeData = buildTreeData(data);
     this.treeBox.replaceChildren();
     this.layouts = 0;
     this.tree = new TreeView(this.treeBox, this.treeData, {
-      onHover: (n, e) => (n && this.verdicts ? this.tooltip.show(n, e.clientX, e.clientY, this.verdicts) : this.tooltip.hide()),
+      onHover: (n, e) => (n && this.verdicts ? this.tooltip.show(n, e.clientX, e.clientY, this.verdicts, this.full?.batch?.images) : this.tooltip.hide()),
       onSelect: (n) => this.select(n),
       onLayout: (ms, nodes) => this.laidOut(ms, nodes),
       onViewChange: () => this.save(),
@@ -134,6 +155,7 @@ export class ComparisonApp {
     this.applyColouring();
     const first = this.firstDivergenceNode();
     this.tree.setFirstDivergence(first);
+    this.treeBox.dataset.image = this.state.image === undefined ? ALL_IMAGES : String(this.state.image);
     // Restoring (the panel was hidden, or the window reloaded): the tree exactly as the user left
     // it, even where they collapsed the path to the first divergence or to a search match.
     const restoring = same && this.state.expanded !== undefined;
@@ -204,20 +226,48 @@ export class ComparisonApp {
     drawLegend(this.legend, scale, label, mark);
   }
 
+  /** Many inputs: the selector between the batch's verdict and each image's. */
+  private buildImageSelect(data: ComparisonData): void {
+    if (!data.batch) {
+      this.imageBox.replaceChildren();
+      return;
+    }
+    const value = this.state.image === undefined ? ALL_IMAGES : String(this.state.image);
+    const c = this.host.controls.dropdown('image', 'Images', imageOptions(data), value, (v) => this.setImage(v));
+    this.imageBox.replaceChildren(c.element);
+  }
+
+  private setImage(v: string): void {
+    if (!this.full?.batch) return;
+    const i = v === ALL_IMAGES ? undefined : Number(v);
+    if (i !== undefined && !(Number.isInteger(i) && i >= 0 && i < this.full.batch.images.length)) return;
+    this.state = { ...this.state, image: i };
+    this.display(i === undefined ? this.full : imageData(this.full, i), true);
+    // The user's tree is kept, opened down to this image's own first divergence.
+    const first = this.firstDivergenceNode();
+    if (first && this.tree) {
+      this.tree.expandPathTo(first);
+      this.tree.update();
+      this.save();
+    }
+  }
+
   /** The rule's numbers as fields: one tolerance for scaled-max, atol and rtol for allclose. */
   private buildRuleFields(data: ComparisonData): void {
     const controls = this.host.controls;
     const rule = this.verdicts!.rule;
-    const editable = canEdit(data);
+    const editable = editableFields(data);
     const fields: [('tol' | 'atol' | 'rtol'), string, number][] = rule.mode === 'scaled-max'
       ? [['tol', 'Tolerance', rule.tol]]
       : [['atol', 'atol', rule.atol], ['rtol', 'rtol', rule.rtol]];
     this.ruleFields = fields.map(([field, label, value]) => {
       const id = field === 'tol' ? 'tolerance' : field;
       const c = controls.textField(id, label, String(value), field === 'tol' ? '1e-3' : '0', (v) => this.editRule(field, v, c), { size: 8 });
-      if (!editable) {
+      if (!editable.includes(field)) {
         c.element.querySelector('input, vscode-text-field')?.setAttribute('disabled', '');
-        c.element.title = 'This report keeps no error envelopes, so its allclose verdicts cannot be re-applied at other numbers; run the comparison again.';
+        c.element.title = editable.includes('atol')
+          ? 'This comparison on many inputs was reduced inside onnxruntime at this rtol: its allclose verdicts can be re-applied at any atol, not at another rtol; run the comparison again for that.'
+          : 'This report keeps no error envelopes, so its allclose verdicts cannot be re-applied at other numbers; run the comparison again.';
       }
       return c;
     });
@@ -309,8 +359,14 @@ export class ComparisonApp {
     }
     this.detail.loading();
     const layer = n.layer.name;
-    fetchDetail(layer, HISTOGRAM_BINS).then(
-      (detail) => { if (this.state.selected === n.id) this.detail.show(detail); },
+    // Many inputs: a record's tensors are one image's (re-run by the engine): the one shown, else the batch's worst there.
+    const image = this.full ? detailImage(this.full, this.state.image, layer) : undefined;
+    const names = this.full?.batch?.images;
+    const caption = image !== undefined && names
+      ? `Image ${image} (${names[image]})${this.state.image === undefined ? ', the worst of the batch at this record' : ''}`
+      : undefined;
+    fetchDetail(layer, HISTOGRAM_BINS, image).then(
+      (detail) => { if (this.state.selected === n.id) this.detail.show(detail, caption); },
       (err: Error) => { if (this.state.selected === n.id) this.detail.error(err.message); },
     );
   }
@@ -357,6 +413,14 @@ export class ComparisonApp {
       if (others.length) parts.push(el('div', `Also tried: ${others.map((h) => `${h.cause} (residual ${fmt(h.residual)})`).join(', ')}`, 'diagnosis'));
     }
     if (d.uncovered.length) parts.push(el('div', `Not covered by the candidate: ${d.uncovered.slice(0, 6).join(', ')}${d.uncovered.length > 6 ? ` and ${d.uncovered.length - 6} more` : ''}`));
+    const b = this.full?.batch;
+    if (b && this.state.image === undefined) {
+      const diverging = b.firstDivergence.map((f, i) => ({ f, i })).filter((x) => x.f !== null);
+      const line = el('div', `${b.images.length} images: the figures are the batch's (its images' combined); ${diverging.length} diverge on their own` +
+        (diverging.length ? `: ${diverging.slice(0, 5).map((x) => `${b.images[x.i]} at ${x.f}`).join(', ')}${diverging.length > 5 ? ', …' : ''}` : '') + '. Pick one in Images to see its own verdict.');
+      line.id = 'batch-line';
+      parts.push(line);
+    }
     for (const note of d.notes) parts.push(el('div', note));
     this.summary.replaceChildren(...parts);
   }

@@ -53,9 +53,15 @@ export class DetailPane {
     this.body().replaceChildren(el('p', message, 'bad'));
   }
 
-  show(d: LayerDetailData): void {
+  /** `caption`: whose records these are (one image of a comparison on many inputs). */
+  show(d: LayerDetailData, caption?: string): void {
     const body = this.body();
     body.replaceChildren();
+    if (caption) {
+      const c = el('p', caption, 'muted');
+      c.id = 'detail-image';
+      body.appendChild(c);
+    }
     body.appendChild(el('h3', `Per-channel max |a−b| (${d.channelMaxAbs.length} channels)`));
     body.appendChild(channelChart(d.channelMaxAbs));
     let worst = 0;

@@ -18,8 +18,9 @@ export class Tooltip {
     parent.appendChild(this.box);
   }
 
-  show(n: TreeNodeData, x: number, y: number, verdicts: Verdicts): void {
-    this.box.replaceChildren(...content(n, verdicts));
+  /** `images`: the names of a comparison on many inputs (the card then names a record's worst image). */
+  show(n: TreeNodeData, x: number, y: number, verdicts: Verdicts, images?: readonly string[]): void {
+    this.box.replaceChildren(...content(n, verdicts, images));
     this.box.hidden = false;
     const pad = 14;
     const w = this.box.offsetWidth, h = this.box.offsetHeight;
@@ -34,7 +35,7 @@ export class Tooltip {
   }
 }
 
-function content(n: TreeNodeData, verdicts: Verdicts): HTMLElement[] {
+function content(n: TreeNodeData, verdicts: Verdicts, images?: readonly string[]): HTMLElement[] {
   const head = el('div', undefined, 'tt-head');
   head.append(el('strong', n.id === '' ? n.name : n.id), el('span', ` ${n.kind}`, 'muted'));
   const l = n.layer;
@@ -43,6 +44,10 @@ function content(n: TreeNodeData, verdicts: Verdicts): HTMLElement[] {
   if (l.name !== n.id) out.push(el('div', `record ${l.name}${n.records.length > 1 ? ` (last of ${n.records.length} calls)` : ''}`, 'muted'));
   out.push(statsTable(l.reference, l.candidate));
   out.push(diffTable(l.diff, l.local, !verdicts.fails(l), verdicts.description));
+  if (l.batch && images) {
+    const w = l.batch.worst;
+    out.push(el('div', `worst image ${w} (${images[w]}): scaled max ${fmt(l.batch.images[w].diff.scaledMaxAbs)}; the figures above are the ${images.length} images combined`, 'muted'));
+  }
   return out;
 }
 

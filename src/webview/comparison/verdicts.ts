@@ -33,7 +33,20 @@ export function verdictsFor(data: ComparisonData, rule: ToleranceRule): Verdicts
 
 /** Whether the report's summaries let the page re-apply its rule at other numbers. */
 export function canEdit(data: ComparisonData): boolean {
-  return data.rule.mode === 'scaled-max' || data.layers.every((l) => l.diff.envelope !== undefined);
+  return editableFields(data).length > 0;
+}
+
+/**
+ * The rule's numbers the page can change and still decide every record exactly: any for
+ * scaled-max or where every record keeps its envelope; only atol where records keep the allclose
+ * excess at the report's rtol (a comparison on many inputs reduced inside onnxruntime).
+ */
+export function editableFields(data: ComparisonData): readonly ('tol' | 'atol' | 'rtol')[] {
+  if (data.rule.mode === 'scaled-max') return ['tol'];
+  if (data.layers.every((l) => l.diff.envelope !== undefined)) return ['atol', 'rtol'];
+  const rtol = data.rule.rtol;
+  if (data.layers.every((l) => l.diff.envelope !== undefined || l.diff.excess?.rtol === rtol)) return ['atol'];
+  return [];
 }
 
 /** The rule with one number changed from the text the user typed; an error sentence when it is not a number. */

@@ -9,7 +9,7 @@ export function webviewComparisonHost(host: HostConnection<typeof comparisonProt
   return {
     controls: toolkitControls,
     load: async (): Promise<ComparisonData> => (await host.request({ type: 'ready' })).data,
-    layerDetail: async (layer, bins) => (await host.request({ type: 'getLayerDetail', layer, bins })).detail,
+    layerDetail: async (layer, bins, image) => (await host.request({ type: 'getLayerDetail', layer, bins, ...(image !== undefined ? { image } : {}) })).detail,
     noDetailReason: 'Per-channel errors need the activations of both sides, which this reopened report no longer has; run the comparison again.',
     exportReport: async (format) => (await host.request({ type: 'exportReport', format })).message,
     rendered: (what, nodes, ms) => host.notify({ type: 'rendered', what, nodes, ms }),

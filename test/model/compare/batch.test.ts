@@ -9,6 +9,11 @@ import { isInputSet } from '../../../src/model/compare/inputSpec';
 import { candidateModel, sourcesForReport } from '../../../src/model/compare/recordSources';
 import { reportFromJson, reportToJson } from '../../../src/model/compare/reportJson';
 import { textReport } from '../../../src/model/compare/textReport';
+import { toComparisonData } from '../../../src/model/compare/viewModel';
+import { checkComparisonData } from '../../../src/shared/comparisonProtocol';
+import { passes } from '../../../src/shared/tolerance';
+import { detailImage, imageData, imageOptions } from '../../../src/webview/comparison/batchView';
+import { editableFields, verdictsFor } from '../../../src/webview/comparison/verdicts';
 import type { CompareReport, LayerResult, ToleranceRule } from '../../../src/model/compare/types';
 import { writeNpz } from '../../../src/model/formats/npzWriter';
 import { readCheckpoint } from '../../../src/model/formats/registry';
@@ -179,6 +184,30 @@ describe('comparing on many inputs, both sides models: the pair graph', () => {
     assert.match(text, /image {3}0 crop000\.png +first diverges at level3\./);
   });
 
+  it("the page shows the batch's verdict and each image's own, as the engine decided them", () => {
+    const data = checkComparisonData(JSON.parse(JSON.stringify(toComparisonData(report, 't', true, 'k'))), 'data');
+    assert.equal(data.batch!.images.length, 5);
+    assert.equal(verdictsFor(data, data.rule).first, report.firstDivergence);
+    const options = imageOptions(data);
+    assert.equal(options.length, 6);
+    assert.match(options[1].label, /^0: crop000\.png — diverges at level3\./);
+    for (let i = 0; i < 5; i++) {
+      const one = imageData(data, i);
+      const v = verdictsFor(one, one.rule);
+      assert.equal(v.first, report.batch!.firstDivergence[i], `image ${i}`);
+      assert.ok(one.layers.every((l, k) => l.diff.pass === report.layers[k].batch!.images[i].diff.pass));
+      // An edited tolerance is the shared rule applied to this image's own figures.
+      const loose = verdictsFor(one, { mode: 'scaled-max', tol: 0.05 });
+      assert.equal(loose.first, one.layers.find((l) => !passes(l, { mode: 'scaled-max', tol: 0.05 }))?.name ?? null);
+      assert.equal(one.diagnosis.length === 0 || i === report.batch!.focus, true);
+    }
+    // The detail pane shows the batch's worst image at a record, or the image picked.
+    const l = report.layers.find((x) => x.name === report.firstDivergence)!;
+    assert.equal(detailImage(data, undefined, l.name), l.batch!.worst);
+    assert.equal(detailImage(data, 2, l.name), 2);
+    assert.deepEqual(editableFields(data), ['tol']);
+  });
+
   it('with identical weights the candidate is computed once and every record is exactly 0', async () => {
     const pdparams = path.join(tmp, 'same.pdparams');
     fs.copyFileSync(referencePath('dla46_c.pdparams'), pdparams);
@@ -242,6 +271,11 @@ describe('allclose on many inputs: the verdict at the report\'s own rule stays e
     for (const l of r2.layers) l.batch!.images.forEach((im, i) => assert.equal(im.diff.pass, truth2[i].get(l.name), `${l.name} image ${i} at the edge`));
     // The exactly compared image carries its envelope, so its verdicts hold at any other rule too.
     assert.ok(r2.layers.every((l) => l.batch!.images[1].diff.envelope));
+    // The page can re-apply another atol at the report's rtol (the excess), not another rtol.
+    const data = toComparisonData(report, 't', false, 'k');
+    assert.deepEqual(editableFields(data), ['atol']);
+    const looser = { ...rule, atol: 1 };
+    assert.equal(verdictsFor(data, looser).first, null);
   });
 });
 
