@@ -69,7 +69,8 @@ export class Engine implements Operations {
   async layerDetail(p: ParamsOf<'layerDetail'>): Promise<ResultOf<'layerDetail'>> {
     const c = this.comparisons.get(p.handle);
     if (!c || !c.candidate) throw new Error('The records behind this comparison are no longer held by the engine; run DLA: Compare Checkpoints again.');
-    const [a, b] = await Promise.all([c.reference.get(p.layer), c.candidate.get(p.layer)]);
+    // On many inputs each side re-runs the one image asked for (the batch view asks for the worst one).
+    const [a, b] = await Promise.all([c.reference.get(p.layer, p.image), c.candidate.get(p.layer, p.image)]);
     if (!a || !b) {
       const where = !a ? `the reference (${c.reference.description})` : `the candidate (${c.candidate.description})`;
       throw new Error(`'${p.layer}' is not recorded in ${where}.`);

@@ -27,8 +27,13 @@ export interface CompareParams {
   readonly referenceKey?: string;
   readonly candidateKey?: string;
   readonly dump?: string;
-  /** An image (through `preset`) or an .npz holding `input`; absent: the dump's input, else the seeded tensor. */
+  /**
+   * An image (through `preset`) or an .npz holding `input`; absent: the dump's input, else the seeded
+   * tensor. Many inputs: a folder of images, a list file (.txt), or an .npz whose `input` is a batch.
+   */
   readonly input?: string;
+  /** Many inputs: compare on the first `limit` only. */
+  readonly limit?: number;
   readonly preset: string;
   readonly seed: number;
   readonly tolerance: ToleranceRule;
@@ -61,7 +66,8 @@ export interface EngineMethods {
   /** The report as JSON (reopenable) or as the self-contained HTML page. */
   writeReport: { params: { report: CompareReport; format: 'json' | 'html'; file: string }; result: null; progress: never };
   /** Per-channel errors and histograms of one record; both sides' records fetched (re-run once) on demand. */
-  layerDetail: { params: { handle: number; layer: string; bins: number }; result: LayerDetailData; progress: never };
+  /** `image`: on many inputs, the image whose records to use (that image is re-run alone). */
+  layerDetail: { params: { handle: number; layer: string; bins: number; image?: number }; result: LayerDetailData; progress: never };
   releaseComparison: { params: { handle: number }; result: null; progress: never };
   /** What the checkpoint editor shows. Tensor data is not read. */
   inspectCheckpoint: { params: { file: string; weightsKey?: string }; result: CheckpointData; progress: never };

@@ -18,6 +18,7 @@ import { REFERENCE_DIR, makeWorkspace } from '../integration/workspace';
 import type { ToleranceRule } from '../../src/shared/tolerance';
 import { buildComparisonFixture, type ComparisonFixture } from './fixtures/comparisonFixture';
 import { writeEvaluationFixture } from './fixtures/evaluationFixture';
+import { writeBatchFixture } from './fixtures/batchFixture';
 import { folderDataset } from '../../src/model/eval/dataset';
 import { evaluate } from '../../src/model/eval/evaluate';
 import {
@@ -583,6 +584,52 @@ describe('DLA Lens in a real VS Code (code-server + Chromium)', { timeout: 300_0
     await view.locator('#detail .channel-bars rect').first().waitFor({ timeout: 60_000 });
     await closeEditors(page);
   });
+  it('Compare Checkpoints on a folder of images: the batch verdict, then one image\'s own, and its records in the detail pane', async () => {
+    const { page } = wb;
+    const batch = await writeBatchFixture(REFERENCE_DIR, path.join(runDir, 'workspace'));
+    const step = async (n: number, item: string): Promise<void> => {
+      await page.locator('.quick-input-widget .quick-input-title', { hasText: `(${n}/4)` }).waitFor({ timeout: 20_000 });
+      await pickItem(page, item);
+    };
+    await runCommand(page, 'DLA: Compare Checkpoints');
+    await step(1, 'dla46_c.pth');
+    await step(2, 'No candidate checkpoint');
+    await step(3, 'batch-dump.npz');
+    // The workspace's folder of images is offered as a set, compared one by one (listed before the files in it).
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: `${batch.names.length} images, compared one by one` }).first().waitFor({ timeout: 20_000 });
+    await step(4, 'batch-images');
+    const view = webview(page);
+    const tree = view.locator('#tree');
+    await tree.locator('g.node').first().waitFor({ timeout: 90_000 });
+    const planted = batch.names[batch.planted];
+    const batchLine = (await view.locator('#batch-line').textContent()) ?? '';
+    assert.match(batchLine, new RegExp(`${batch.names.length} images: .*1 diverge on their own: ${planted.replace('.', '\\.')} at level2`));
+    assert.equal((await view.locator('#first-divergence').textContent())?.trim(), 'level2');
+    assert.equal(await tree.getAttribute('data-image'), 'all');
+    await screenshot(page, 'compare-batch');
+
+    // One clean image: its own verdict passes everywhere.
+    await view.locator('#image').click();
+    await view.locator('vscode-option[value="0"]').click();
+    await view.locator('#tree[data-image="0"]').waitFor({ timeout: 20_000 });
+    await view.locator('#no-divergence').waitFor({ timeout: 20_000 });
+    assert.match((await view.locator('#verdict-line').textContent()) ?? '', new RegExp(`image 0 of ${batch.names.length}: ${batch.names[0].replace('.', '\\.')}`));
+    assert.equal(await tree.locator('g.node.first-divergence').count(), 0);
+
+    // The planted image: diverges at level2 on its own, and the detail pane shows its records.
+    await view.locator('#image').click();
+    await view.locator(`vscode-option[value="${batch.planted}"]`).click();
+    await view.locator(`#tree[data-image="${batch.planted}"]`).waitFor({ timeout: 20_000 });
+    await view.locator('#first-divergence').waitFor({ timeout: 20_000 });
+    assert.equal((await view.locator('#first-divergence').textContent())?.trim(), 'level2');
+    assert.equal(await tree.locator('g.node.first-divergence').getAttribute('data-id'), 'level2');
+    await tree.locator('g.node.first-divergence text.label').click();
+    await view.locator('#detail .channel-bars rect').first().waitFor({ timeout: 60_000 });
+    assert.equal((await view.locator('#detail-image').textContent())?.trim(), `Image ${batch.planted} (${planted})`);
+    await screenshot(page, 'compare-batch-image');
+    await closeEditors(page);
+  });
+
 });
 
 type FrameView = ReturnType<typeof webview>;

@@ -1,3 +1,4 @@
+import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
@@ -18,13 +19,54 @@ export interface CompareArgs {
   readonly reference: string;
   readonly candidate?: string;
   readonly dump?: string;
-  /** An image, an .npz with `input`, or undefined for the dump's input / the seeded tensor. */
+  /**
+   * An image, an .npz with `input` (one image or a batch), a folder of images, a list file of
+   * images, or undefined for the dump's input / the seeded tensor.
+   */
   readonly input?: string;
+  /** Many inputs: the first `limit` only. */
+  readonly limit?: number;
   readonly seed?: number;
 }
 
 const SEED = 0;
 const NONE = '';
+const BROWSE_FOLDER = '\u0000folder';
+const LIST_EXTENSIONS = ['txt', 'lst', 'list'] as const;
+
+/**
+ * Sets of inputs in the workspace: each folder holding images (compared image by image), and list
+ * files whose first entry names an image (a text file of image paths, one per line, relative to it).
+ */
+async function inputSetItems(): Promise<(vscode.QuickPickItem & { value: string })[]> {
+  const images = await vscode.workspace.findFiles(`**/*.{${IMAGE_EXTENSIONS.join(',')}}`, '**/node_modules/**', 2000);
+  const byFolder = new Map<string, number>();
+  for (const uri of images) if (uri.scheme === 'file') byFolder.set(path.dirname(uri.fsPath), (byFolder.get(path.dirname(uri.fsPath)) ?? 0) + 1);
+  const folders = [...byFolder].filter(([, n]) => n > 1).sort((a, b) => a[0].localeCompare(b[0])).slice(0, 20).map(([dir, n]) => ({
+    label: `$(folder) ${vscode.workspace.asRelativePath(dir)}`, description: `${n} images, compared one by one`, value: dir,
+  }));
+  const lists = (await vscode.workspace.findFiles(`**/*.{${LIST_EXTENSIONS.join(',')}}`, '**/node_modules/**', 50))
+    .filter((uri) => uri.scheme === 'file' && namesImages(uri.fsPath))
+    .map((uri) => ({ label: `$(list-unordered) ${path.basename(uri.fsPath)}`, description: `${vscode.workspace.asRelativePath(path.dirname(uri.fsPath))} · a list of images`, value: uri.fsPath }));
+  return [...folders, ...lists];
+}
+
+/** Whether a text file's first entry (skipping blanks and '#' comments) names an image: its first kilobytes only. */
+function namesImages(file: string): boolean {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const head = Buffer.alloc(4096);
+      const n = fs.readSync(fd, head, 0, head.length, 0);
+      const first = head.subarray(0, n).toString('utf8').split(/\r?\n/).map((l) => l.trim()).find((l) => l && !l.startsWith('#'));
+      return !!first && IMAGE_EXTENSIONS.some((e) => first.toLowerCase().endsWith(`.${e}`));
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
+}
 
 /**
  * DLA: Compare Checkpoints (palette) and Compare with… (explorer, editor title: the clicked file is
@@ -62,14 +104,21 @@ async function pickArgs(reference?: string): Promise<CompareArgs | undefined> {
   }));
   if (dump === undefined) return undefined;
   if (!candidate && !dump) throw new Error('Pick a candidate checkpoint, an activation dump, or both: there is nothing to compare the reference with.');
-  const input = asPath(await pickFile({
-    title: 'DLA: Compare Checkpoints (4/4): input', placeHolder: 'The model input',
-    extensions: IMAGE_EXTENSIONS, filterName: 'Images',
+  let input = asPath(await pickFile({
+    title: 'DLA: Compare Checkpoints (4/4): input',
+    placeHolder: 'The model input: an image, a folder or list of images (compared image by image), or an .npz holding one image or a batch',
+    extensions: [...IMAGE_EXTENSIONS, 'npz'], filterName: 'Images and arrays',
     extraItems: [
-      ...(dump ? [{ label: '$(database) The input stored in the dump', description: "its 'input' array", value: 'dump' }] : []),
+      ...(dump ? [{ label: '$(database) The input stored in the dump', description: "its 'input' array (one image or a batch)", value: 'dump' }] : []),
       { label: `$(symbol-number) Seeded random tensor`, description: `1×3×224×224, seed ${SEED}`, value: NONE },
+      ...await inputSetItems(),
+      { label: '$(folder-opened) Another folder of images…', description: 'every image in it, compared one by one', value: BROWSE_FOLDER },
     ],
   }));
+  if (input === BROWSE_FOLDER) {
+    const chosen = await vscode.window.showOpenDialog({ title: 'DLA: Compare Checkpoints: a folder of images', canSelectFiles: false, canSelectFolders: true, canSelectMany: false });
+    input = chosen?.[0] ? fileOf(chosen[0]) : undefined;
+  }
   if (input === undefined) return undefined;
   return {
     reference,
@@ -86,6 +135,7 @@ async function runComparison(deps: CompareDeps, args: CompareArgs): Promise<Comp
   deps.log.info(`Compare ${args.reference} with ${args.candidate ?? ''} ${args.dump ?? ''} (provider ${provider})`);
   const result = await deps.engine.withProgress('DLA: comparing', 'compare', {
     reference: args.reference, candidate: args.candidate, dump: args.dump, input: args.input, seed: args.seed ?? SEED,
+    ...(args.limit !== undefined ? { limit: args.limit } : {}),
     preset: config.preprocessing(), provider, tolerance: { mode: 'scaled-max', tol: config.tolerance() },
     ...(config.weightsKey() ? { referenceKey: config.weightsKey(), candidateKey: config.weightsKey() } : {}),
   });

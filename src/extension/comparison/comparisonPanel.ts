@@ -156,7 +156,7 @@ export class ComparisonPanel extends Disposable {
       case 'ready':
         return { type: 'comparisonData', data: this.data() };
       case 'getLayerDetail':
-        return { type: 'layerDetail', detail: await this.layerDetail(req.layer, req.bins) };
+        return { type: 'layerDetail', detail: await this.layerDetail(req.layer, req.bins, req.image) };
       case 'exportReport': {
         const saved = await exportReport(this.deps.engine, this.report, req.format);
         return { type: 'done', message: saved ? `Saved ${saved}` : 'Export cancelled.' };
@@ -166,7 +166,7 @@ export class ComparisonPanel extends Disposable {
     }
   }
 
-  private async layerDetail(layer: string, bins: number) {
+  private async layerDetail(layer: string, bins: number, image?: number) {
     if (this.generation !== this.deps.engine.client.generation) {
       // The engine restarted since: it reopens the comparison from the report file for a new handle.
       this.result = await this.deps.engine.call('openReport', { file: this.comparison.reportFile, provider: config.executionProvider() });
@@ -174,7 +174,7 @@ export class ComparisonPanel extends Disposable {
     }
     const handle = this.result.handle;
     if (handle === undefined) throw new Error(this.result.detailUnavailable ?? 'This comparison has no records to show.');
-    return this.deps.engine.call('layerDetail', { handle, layer, bins });
+    return this.deps.engine.call('layerDetail', { handle, layer, bins, ...(image !== undefined ? { image } : {}) });
   }
 }
 

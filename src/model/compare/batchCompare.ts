@@ -238,7 +238,7 @@ export async function compareBatch(req: BatchRequest): Promise<BatchOutcome> {
   if (paired.length && (req.local || (firstDivergence && req.diagnose))) {
     req.progress(`Fetching the candidate's records of ${inputs.names[focus]} (local error, diagnosis)`);
     const image = await inputs.image(focus);
-    const candRecords = await focusRecords(c, image.tensor, ref, provider, focus);
+    const candRecords = await req.timed('focus', () => focusRecords(c, image.tensor, ref, provider, focus));
     if (req.local) {
       req.progress(`Re-running blocks from the candidate's inputs on ${inputs.names[focus]} (local error)`);
       const local = await req.timed('local', () => localErrors(ref, candRecords, rule, provider));

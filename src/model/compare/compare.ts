@@ -112,7 +112,7 @@ export async function compare(req: CompareRequest): Promise<Comparison> {
     progress(`Reading ${path.basename(req.candidate)}`);
     candidateCkpt = await timed('read', () => readCheckpoint(req.candidate!, dlaReadOptions({ weightsKey: req.candidateKey })));
     const { tensors } = toTimmNames(candidateCkpt.tensors);
-    weights = diffWeights(ref.variant, ref.tree, ref.weights, tensors);
+    weights = await timed('weights', () => diffWeights(ref.variant, ref.tree, ref.weights, tensors));
     if (weightsRunnable(weights)) candidateModel = asCandidate(ref, candidateCkpt);
   }
   if (req.dump && !ARCHIVE_DUMP.test(req.dump)) throw new UsageError(`${req.dump}: an activation dump must be an .npz or a reprod_log .npy.`);

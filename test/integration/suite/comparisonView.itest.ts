@@ -1,4 +1,5 @@
 import * as assert from 'assert';
+import * as fs from 'fs';
 import * as vscode from 'vscode';
 import { activeApi, closeAllEditors, referenceFile, until, workspaceFile } from './helpers';
 
@@ -76,5 +77,26 @@ describe('Comparison view', function () {
     assert.strictEqual(report.firstDivergence, 'level3.tree1.project.1');
     assert.ok(report.layers.filter((l) => l.name.startsWith('level2')).every((l) => l.diff.pass), 'level2 passes');
     assert.strictEqual(report.diagnosis[0]?.cause, 'bn-eps', JSON.stringify(report.diagnosis[0]));
+  });
+  it('Compare Checkpoints on a folder of images: both models in one graph, the batch verdict and each image\'s', async () => {
+    const api = await activeApi();
+    api.clearLastError();
+    const folder = workspaceFile('itest-batch');
+    fs.mkdirSync(folder.fsPath, { recursive: true });
+    for (const name of ['a.png', 'b.png', 'c.png']) fs.copyFileSync(workspaceFile('probe.png').fsPath, workspaceFile('itest-batch', name).fsPath);
+    const before = api.renders().length;
+    await vscode.commands.executeCommand('dlaLens.compareCheckpoints', {
+      reference: workspaceFile('dla46_c.pth').fsPath, candidate: workspaceFile('dla46_c.pdparams').fsPath, input: folder.fsPath,
+    });
+    assert.strictEqual(api.lastError(), undefined, api.lastError()?.message);
+    const report = api.activeReport();
+    assert.ok(report?.batch, 'a report on many inputs');
+    assert.deepStrictEqual(report.batch.images, ['a.png', 'b.png', 'c.png']);
+    assert.strictEqual(report.batch.method, 'in-graph');
+    assert.deepStrictEqual(report.batch.firstDivergence, [null, null, null]);
+    assert.deepStrictEqual(report.input.shape, [3, 3, 224, 224]);
+    assert.ok(report.layers.every((l) => l.batch?.images.length === 3 && l.diff.maxAbs === 0));
+    assert.ok(api.progress().some((p) => /Comparing images 1-3 of 3 in one graph/.test(p)), api.progress().slice(-5).join(' | '));
+    await until('a layout from the webview', () => api.renders().slice(before).find((r) => r.what === 'layout'));
   });
 });
