@@ -15,6 +15,7 @@ import { passes } from '../../../src/shared/tolerance';
 import { detailImage, imageData, imageOptions } from '../../../src/webview/comparison/batchView';
 import { editableFields, verdictsFor } from '../../../src/webview/comparison/verdicts';
 import type { CompareReport, LayerResult, ToleranceRule } from '../../../src/model/compare/types';
+import { UsageError } from '../../../src/model/errors';
 import { writeNpz } from '../../../src/model/formats/npzWriter';
 import { readCheckpoint } from '../../../src/model/formats/registry';
 import { writeSafetensors } from '../../../src/model/formats/write/safetensorsWriter';
@@ -372,6 +373,31 @@ describe('non-finite values on many inputs', () => {
     assert.ok(Number.isNaN(l.diff.maxAbs));
     assert.ok(l.candidate.nan > 0 && l.batch!.images.every((im) => im.candidate.nan > 0));
     assert.equal(l.diff.pass, false);
+  });
+});
+
+describe('naming many inputs', () => {
+  it('a list file names images relative to itself; a bad entry is refused naming the list, the line and the path', async () => {
+    const dir = path.join(tmp, 'list');
+    const files = await probeCrops(referencePath('probe.png'), path.join(dir, 'imgs'), 2, 17);
+    const list = path.join(dir, 'set.txt');
+    fs.writeFileSync(list, `# two crops\nimgs/${path.basename(files[1])}\n\nimgs/${path.basename(files[0])}\n`);
+    const { report } = await compare({ reference: dla46, candidate: referencePath('dla46_c.safetensors'), input: list, provider: 'cpu', local: false });
+    assert.deepEqual(report.batch!.images, ['imgs/crop001.png', 'imgs/crop000.png']);
+    fs.writeFileSync(list, 'imgs/crop000.png\nimgs/missing.png\n');
+    await assert.rejects(compare({ reference: dla46, candidate: dla46, input: list, provider: 'cpu' }),
+      (e: Error) => e instanceof UsageError && e.message.includes(`${list}, line 2: 'imgs/missing.png' does not exist`));
+    fs.writeFileSync(list, 'imgs/crop000.png\nnotes.md\n');
+    await assert.rejects(compare({ reference: dla46, candidate: dla46, input: list, provider: 'cpu' }), /line 2: expected an image .* found 'notes\.md'/);
+  });
+
+  it('an empty folder, and a limit that is not a positive integer, are refused by name', async () => {
+    const empty = path.join(tmp, 'empty');
+    fs.mkdirSync(empty, { recursive: true });
+    fs.writeFileSync(path.join(empty, 'readme.txt'), 'no images here');
+    await assert.rejects(compare({ reference: dla46, candidate: dla46, input: empty, provider: 'cpu' }),
+      (e: Error) => e instanceof UsageError && e.message === `${empty}: the folder holds no images (.png, .jpg, .jpeg, .webp) to compare on.`);
+    await assert.rejects(compare({ reference: dla46, candidate: dla46, input: path.join(tmp, 'five'), limit: 0, provider: 'cpu' }), /--limit must be a positive integer; got 0/);
   });
 });
 

@@ -11,6 +11,8 @@ import { textReport } from '../../../src/model/compare/textReport';
 import { buildModuleTree } from '../../../src/model/dla/moduleTree';
 import { variantByName } from '../../../src/model/dla/variants';
 import { UsageError } from '../../../src/model/errors';
+import { writeNpz } from '../../../src/model/formats/npzWriter';
+import { readCheckpoint } from '../../../src/model/formats/registry';
 import { seededInput } from '../../../src/model/run/inputSource';
 import { runPython, skipWithoutTorch } from '../../helpers/python';
 import { referencePath } from '../../helpers/reference';
@@ -133,6 +135,37 @@ describe('an ONNX export as the candidate', { skip: skipWithoutTorch() }, () => 
     assert.ok(report.layers.slice(0, treeStart).every((l) => l.diff.pass), 'everything before level3.tree2 matches');
     assert.ok(firstIndex >= treeStart);
     assert.equal(report.diagnosis[0]?.cause, 'bn-eps');
+  });
+
+  it('on a batch of three images, the export runs in one graph with the reference: each image as compared alone', async () => {
+    const x = readCheckpoint(input()).tensors.get('input')!;
+    const a = Float32Array.from(x.data as Float32Array);
+    const images = [a, a.map((v, i) => a[a.length - 1 - i]), a.map((v) => 0.5 * v + 0.1)];
+    const batch = path.join(tmp, 'batch3.npz');
+    const all = new Float32Array(3 * a.length);
+    images.forEach((im, i) => all.set(im, i * a.length));
+    fs.writeFileSync(batch, writeNpz([['input', { dtype: 'float32', shape: [3, 3, 96, 96], data: all }]]));
+    const { report } = await compare({ reference: referencePath('dla46_c.pth'), candidate: exported('eps.onnx'), input: batch, provider: 'cpu', local: false, diagnose: false });
+    assert.equal(report.batch?.method, 'in-graph');
+    assert.equal(report.batch?.chunk, 1, 'the export fixes its batch at 1');
+    assert.equal(report.layers.length, 142);
+    for (let i = 0; i < 3; i++) {
+      const one = path.join(tmp, `one${i}.npz`);
+      fs.writeFileSync(one, writeNpz([['input', { dtype: 'float32', shape: [1, 3, 96, 96], data: images[i] }]]));
+      const { report: alone } = await compare({ reference: referencePath('dla46_c.pth'), candidate: exported('eps.onnx'), input: one, provider: 'cpu', local: false, diagnose: false });
+      assert.equal(report.batch!.firstDivergence[i], alone.firstDivergence, `image ${i}`);
+      assert.ok(alone.firstDivergence?.startsWith('level3.tree2.'));
+      alone.layers.forEach((l, k) => {
+        const im = report.layers[k].batch!.images[i];
+        assert.equal(report.layers[k].name, l.name);
+        // The export runs unoptimised in both; the reference runs unoptimised in the pair graph and
+        // optimised alone: two correct float32 runs, within 1e-4 of max(1, max|ref|) of each other up
+        // to these layers (README, Accuracy), on top of float32's a - b (2^-24 relative).
+        const margin = 2 ** -22 * l.diff.maxAbs + 1e-4 * Math.max(1, l.reference.absMax);
+        assert.ok(Math.abs(im.diff.maxAbs - l.diff.maxAbs) <= margin, `${l.name} image ${i}: ${im.diff.maxAbs} vs ${l.diff.maxAbs}`);
+        if (Math.abs(l.diff.maxAbs - l.diff.bound) > margin) assert.equal(im.diff.pass, l.diff.pass, `${l.name} image ${i}`);
+      });
+    }
   });
 
   it('refuses an input the export cannot take, naming both shapes', async () => {
