@@ -98,6 +98,7 @@ function header(r: CompareReport, variant: string): string {
     ['input', `${r.input.source} ${formatShape(r.input.shape)}`],
     ['provider', r.provider],
     ['tolerance', describeTolerance(r.tolerance)],
+    ...(r.batch ? [['images', batchFact(r)] as [string, string]] : []),
   ];
   return `<header class="report-head">
 <h1>DLA Lens comparison: ${escapeHtml(variant)}</h1>
@@ -107,16 +108,27 @@ ${cause ? `<p class="diagnosis" id="likely-cause">Likely cause: <strong>${escape
 </header>`;
 }
 
+/** Many inputs: how many images, which diverge on their own, and the image local error and diagnosis are of. */
+function batchFact(r: CompareReport): string {
+  const b = r.batch!;
+  const diverging = b.firstDivergence.map((f, i) => ({ f, i })).filter((x) => x.f !== null);
+  return `${b.images.length}, figures combined over all of them; ${diverging.length} diverge on their own` +
+    (diverging.length ? ` (${diverging.slice(0, 8).map((x) => `${b.images[x.i]} at ${x.f}`).join(', ')}${diverging.length > 8 ? ', …' : ''})` : '') +
+    `; local error and diagnosis of ${b.images[b.focus]}`;
+}
+
 function worstLayers(r: CompareReport, n: number): string {
   if (r.layers.length === 0) return '';
   const key = (l: LayerResult): number => (Number.isNaN(l.diff.scaledMaxAbs) ? Infinity : l.diff.scaledMaxAbs);
   const shown = [...r.layers].sort((a, b) => key(b) - key(a)).slice(0, n);
   const failing = r.layers.filter((l) => !l.diff.pass).length;
-  const head = row(['layer', 'max |a−b|', 'scaled', 'local', 'rel L2', 'cosine', 'max |ref|', 'NaN/Inf (cand.)', ''].map(th));
+  const images = r.batch?.images;
+  const head = row(['layer', 'max |a−b|', 'scaled', 'local', 'rel L2', 'cosine', 'max |ref|', 'NaN/Inf (cand.)', ...(images ? ['worst image'] : []), ''].map(th));
   const body = shown.map((l) => row([
     td(l.name, 'mono'), td(num(l.diff.maxAbs), 'num'), td(num(l.diff.scaledMaxAbs), 'num'),
     td(l.local ? num(l.local.scaledMaxAbs) : '–', 'num'), td(num(l.diff.relL2), 'num'), td(l.diff.cosine.toFixed(6), 'num'),
     td(num(l.reference.absMax), 'num'), td(`${l.candidate.nan} / ${l.candidate.inf}`, 'num'),
+    ...(images && l.batch ? [td(images[l.batch.worst], 'mono')] : images ? [td('–')] : []),
     td(l.diff.pass ? 'ok' : 'FAIL', l.diff.pass ? 'good' : 'bad'),
   ], l.name === r.firstDivergence ? 'first-divergence' : '')).join('');
   return `<section id="worst-layers"><h2>Worst layers</h2>

@@ -8,7 +8,9 @@ import { InputSet } from '../../../src/model/compare/inputSet';
 import { isInputSet } from '../../../src/model/compare/inputSpec';
 import { candidateModel, sourcesForReport } from '../../../src/model/compare/recordSources';
 import { reportFromJson, reportToJson } from '../../../src/model/compare/reportJson';
+import { htmlReport } from '../../../src/model/compare/htmlReport';
 import { textReport } from '../../../src/model/compare/textReport';
+import { nonFiniteReviver } from '../../../src/shared/nonFinite';
 import { toComparisonData } from '../../../src/model/compare/viewModel';
 import { checkComparisonData } from '../../../src/shared/comparisonProtocol';
 import { passes } from '../../../src/shared/tolerance';
@@ -182,6 +184,13 @@ describe('comparing on many inputs, both sides models: the pair graph', () => {
     assert.deepEqual(a!.shape[0], 1);
     const text = textReport(report);
     assert.match(text, /images {5}5 \(both models in one onnxruntime graph/);
+    // The standalone page embeds the same data (every image's figures) and names the images.
+    const html = htmlReport(report, undefined, { assets: { script: '', css: '' } });
+    const embedded = /<script type="application\/json" id="dla-report-data">(.*?)<\/script>/s.exec(html)![1];
+    const page = checkComparisonData(JSON.parse(embedded, nonFiniteReviver), 'embedded');
+    assert.equal(page.layers[0].batch!.images.length, 5);
+    assert.match(html, /<th>images<\/th><td>5, figures combined over all of them; 5 diverge on their own/);
+    assert.match(html, /<th>worst image<\/th>/);
     assert.match(text, /image {3}0 crop000\.png +first diverges at level3\./);
   });
 
