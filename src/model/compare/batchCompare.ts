@@ -1,11 +1,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { buildTapGraph, recordShapes } from '../dla/onnxGraph';
+import { buildTapGraph, collectRecords, recordShapes, type BuiltGraph } from '../dla/onnxGraph';
 import { SAME_COLUMNS, buildPairGraph, type PairGraph, type PairRecord, type PairSide } from '../dla/pairGraph';
 import { forwardTaps } from '../run/forward';
 import type { LoadedModel } from '../run/loadModel';
 import * as ort from 'onnxruntime-node';
-import { createSession, describeSession, releaseSession, type ProviderSetting, type RunnerSession } from '../run/session';
+import { createSession, describeSession, releaseSession, run as runSession, type ProviderSetting, type RunnerSession } from '../run/session';
 import { numel, toFloat32, type Tensor } from '../tensor';
 import { firstDivergence as firstFailing } from '../../shared/tolerance';
 import { diagnose } from './diagnose';
@@ -108,10 +108,12 @@ export async function compareBatch(req: BatchRequest): Promise<BatchOutcome> {
   let pairSide: PairSide | undefined;
   let dump: DumpStream | undefined;
   const c = req.candidate;
+  const refRunner = new TapRunner(ref, provider);
+  const candRunner = c.kind === 'model' ? new TapRunner(c.model, provider) : undefined;
   if (c.kind === 'model') {
     candKeys = [...refShapes.keys()];
     candShape = (k) => refShapes.get(k);
-    candidateChunk = async (start, count) => (await forwardTaps(c.model, await inputs.chunk(start, count), { provider })).records;
+    candidateChunk = async (start, count) => (await candRunner!.records(await inputs.chunk(start, count))).records;
   } else if (c.kind === 'onnx') {
     // One image through the export tells which records it holds and their shapes.
     const probe = await req.timed('candidate', () => runOnnxCandidate(c.file, ref.tree, first, { provider }));
@@ -166,7 +168,7 @@ export async function compareBatch(req: BatchRequest): Promise<BatchOutcome> {
   // The exact path for images [start, start + count): both sides' records copied out, compared in float64.
   const exactChunk = async (start: number, count: number): Promise<void> => {
     const x = await inputs.chunk(start, count);
-    const r = await forwardTaps(ref, x, { provider });
+    const r = await refRunner.records(x);
     providerUsed ||= r.provider;
     const cand = await candidateChunk(start, count);
     paired.forEach((p, i) => {
@@ -219,6 +221,7 @@ export async function compareBatch(req: BatchRequest): Promise<BatchOutcome> {
       dump?.close();
     }
   }
+  await Promise.all([refRunner.release(), candRunner?.release()]);
 
   // --- metrics --------------------------------------------------------------------------------------
   const layers: LayerResult[] = paired.map((p, i) => {
@@ -275,6 +278,32 @@ export function worstImage(images: readonly { readonly diff: { readonly scaledMa
     if (v > value) { value = v; worst = i; }
   });
   return worst;
+}
+
+/**
+ * A model's tap graph (every record exposed) in one session for all the chunks a comparison copies
+ * records out of: a session per chunk cost its creation (about 0.3 s for dla60) every time.
+ */
+class TapRunner {
+  private state: Promise<{ graph: BuiltGraph; session: RunnerSession }> | undefined;
+
+  constructor(private readonly model: LoadedModel, private readonly provider: ProviderSetting) {}
+
+  async records(input: Tensor): Promise<{ records: Map<string, Tensor>; provider: string }> {
+    this.state ??= (async () => {
+      const graph = buildTapGraph(this.model.tree, this.model.weights, { taps: 'all', aliases: 'share' });
+      return { graph, session: await createSession(graph.bytes, { provider: this.provider }) };
+    })();
+    const { graph, session } = await this.state;
+    const out = await runSession(session, { input }, graph.outputNames);
+    return { records: collectRecords(graph, out, { input }), provider: describeSession(session) };
+  }
+
+  async release(): Promise<void> {
+    const s = this.state;
+    this.state = undefined;
+    if (s) await releaseSession((await s).session);
+  }
 }
 
 function tapSide(model: LoadedModel): PairSide {
