@@ -4,12 +4,12 @@ import type { ClassificationData } from '../shared/classificationProtocol';
 import type { EvaluationData } from '../shared/evaluationProtocol';
 import type { PreprocessingData } from '../shared/preprocessingProtocol';
 import { CheckpointEditorProvider } from './checkpointEditor/checkpointEditor';
-import { ClassificationViews } from './commands/classificationView';
+import { classificationViews, type ClassificationViews } from './commands/classificationView';
 import { chooseClassificationCheckpoint, classifyImage } from './commands/classifyImage';
 import { comparePreprocessing } from './commands/comparePreprocessing';
 import { evaluateImages } from './commands/evaluate';
-import { EvaluationViews } from './commands/evaluationView';
-import { PreprocessingViews } from './commands/preprocessingView';
+import { evaluationViews, type EvaluationViews } from './commands/evaluationView';
+import { preprocessingViews, type PreprocessingViews } from './commands/preprocessingView';
 import { openCheckpoint } from './commands/checkpointCommands';
 import { compareCheckpoints, defaultStorage } from './commands/compareCheckpoints';
 import { exportActiveReport, openReport } from './commands/reportCommands';
@@ -39,9 +39,9 @@ class DlaLens extends Disposable {
     const panels = { extensionUri: context.extensionUri, log: this.log, engine: this.engine };
     this._register(CheckpointEditorProvider.register(context, this.engine, this.log));
     this._register(ComparisonPanel.register(panels));
-    this.classifications = this._register(new ClassificationViews(context.extensionUri, this.log));
+    this.classifications = this._register(classificationViews(context.extensionUri, this.log));
     const classify = { engine: this.engine, log: this.log, status: this.status, views: this.classifications };
-    this.preprocessingViews = this._register(new PreprocessingViews(context.extensionUri, this.log));
+    this.preprocessingViews = this._register(preprocessingViews(context.extensionUri, this.log));
     const preprocessing = { ...classify, views: this.preprocessingViews, packageJSON: context.extension.packageJSON };
 
     const compare = { ...panels, storageUri: defaultStorage(context), status: this.status };
@@ -50,7 +50,7 @@ class DlaLens extends Disposable {
     this.command('dlaLens.classifyImage', (arg) => classifyImage(classify, arg));
     this.command('dlaLens.chooseCheckpoint', () => chooseClassificationCheckpoint());
     this.command('dlaLens.comparePreprocessing', (arg) => comparePreprocessing(preprocessing, arg));
-    this.evaluations = this._register(new EvaluationViews(context.extensionUri, this.log));
+    this.evaluations = this._register(evaluationViews(context.extensionUri, this.log));
     const evaluate = { ...classify, views: this.evaluations, storageUri: defaultStorage(context) };
     this.command('dlaLens.evaluate', (arg) => evaluateImages(evaluate, arg));
     this.command('dlaLens.openCheckpoint', (arg) => openCheckpoint(arg));

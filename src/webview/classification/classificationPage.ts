@@ -1,7 +1,7 @@
 import type { ClassificationData, classificationProtocol } from '../../shared/classificationProtocol';
 import { el } from '../comparison/format';
 import type { HostConnection } from '../messaging';
-import { vscodeApi } from '../vscodeApi';
+import { keepResult, startResultPage } from '../resultPage';
 
 /** What the page keeps across a window reload: its result, handed back to the host's serializer. */
 export interface ClassificationState {
@@ -19,20 +19,13 @@ export class ClassificationPage {
 
   constructor(private readonly host: HostConnection<typeof classificationProtocol>) {}
 
-  async start(): Promise<void> {
-    try {
-      const reply = await this.host.request({ type: 'ready' });
-      this.render(reply.data);
-    } catch (err) {
-      this.app.removeAttribute('aria-busy');
-      this.app.replaceChildren(el('p', `Could not show the classification: ${(err as Error).message}`, 'bad error-box'));
-    }
+  start(): Promise<void> {
+    return startResultPage(async () => (await this.host.request({ type: 'ready' })).data, (d) => this.render(d), 'classification');
   }
 
   /** Shows `d`, replacing what is shown (the first result, or a newer one pushed by the host). */
   render(d: ClassificationData): void {
-    vscodeApi<ClassificationState>().setState({ classification: d });
-    this.app.removeAttribute('aria-busy');
+    keepResult<ClassificationState['classification']>('classification', d);
     this.app.className = 'classification';
     const image = basename(d.image);
     const heading = el('h1');

@@ -1,7 +1,7 @@
 import type { EvaluationData, EvaluationDisagreement, RankedClass, SideFigures, evaluationProtocol } from '../../shared/evaluationProtocol';
 import { el } from '../comparison/format';
 import type { HostConnection } from '../messaging';
-import { vscodeApi } from '../vscodeApi';
+import { keepResult, startResultPage } from '../resultPage';
 
 /** What the page keeps across a window reload: its results, handed back to the host's serializer. */
 export interface EvaluationState {
@@ -25,18 +25,12 @@ export class EvaluationPage {
     this.status.id = 'status';
   }
 
-  async start(): Promise<void> {
-    try {
-      this.render((await this.host.request({ type: 'ready' })).data);
-    } catch (err) {
-      this.app.removeAttribute('aria-busy');
-      this.app.replaceChildren(el('p', `Could not show the evaluation: ${(err as Error).message}`, 'bad error-box'));
-    }
+  start(): Promise<void> {
+    return startResultPage(async () => (await this.host.request({ type: 'ready' })).data, (d) => this.render(d), 'evaluation');
   }
 
   render(d: EvaluationData): void {
-    vscodeApi<EvaluationState>().setState({ evaluation: d });
-    this.app.removeAttribute('aria-busy');
+    keepResult<EvaluationState['evaluation']>('evaluation', d);
     this.app.className = 'evaluation';
     const heading = el('h1');
     heading.append(el('span', 'top-1 ', 'muted'), el('span', pct(d.top1), 'figure-top1'), el('span', ` · ${basename(d.weights)} on ${basename(d.dataset)}`, 'muted'));

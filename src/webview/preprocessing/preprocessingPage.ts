@@ -4,7 +4,7 @@ import type {
 } from '../../shared/preprocessingProtocol';
 import { el, fmt } from '../comparison/format';
 import type { HostConnection } from '../messaging';
-import { vscodeApi } from '../vscodeApi';
+import { keepResult, startResultPage } from '../resultPage';
 
 /** What the page keeps across a window reload: its comparison, handed back to the host's serializer. */
 export interface PreprocessingState {
@@ -23,20 +23,13 @@ export class PreprocessingPage {
 
   constructor(private readonly host: HostConnection<typeof preprocessingProtocol>) {}
 
-  async start(): Promise<void> {
-    try {
-      const reply = await this.host.request({ type: 'ready' });
-      this.render(reply.data);
-    } catch (err) {
-      this.app.removeAttribute('aria-busy');
-      this.app.replaceChildren(el('p', `Could not show the preprocessing comparison: ${(err as Error).message}`, 'bad error-box'));
-    }
+  start(): Promise<void> {
+    return startResultPage(async () => (await this.host.request({ type: 'ready' })).data, (d) => this.render(d), 'preprocessing comparison');
   }
 
   /** Shows `d`, replacing what is shown (the first comparison, or a newer one pushed by the host). */
   render(d: PreprocessingData): void {
-    vscodeApi<PreprocessingState>().setState({ preprocessing: d });
-    this.app.removeAttribute('aria-busy');
+    keepResult<PreprocessingState['preprocessing']>('preprocessing', d);
     this.app.className = 'preprocessing';
     const heading = el('h1');
     heading.append(el('span', `${basename(d.image)}: `, 'muted'), el('span', d.a.label, 'preset'), el('span', ' vs ', 'muted'), el('span', d.b.label, 'preset'));
