@@ -9,6 +9,7 @@
  * arrays (the detail pane's per-channel errors) cross as binary, not as JSON arrays of numbers.
  * Results are what the views show (the shared page vocabulary) plus the report itself.
  */
+import type { CompareRequest } from '../model/compare/compare';
 import type { CompareReport } from '../model/compare/types';
 import type { ProviderSetting } from '../model/run/providers';
 import type { CheckpointData } from '../shared/checkpointProtocol';
@@ -16,29 +17,16 @@ import type { ClassificationData } from '../shared/classificationProtocol';
 import type { EvaluationData } from '../shared/evaluationProtocol';
 import type { ComparisonView, LayerDetailData, ViewTensorStats } from '../shared/comparisonProtocol';
 import type { PreprocessingData } from '../shared/preprocessingProtocol';
-import type { ToleranceRule } from '../shared/tolerance';
 
 export type { CompareReport, ProviderSetting };
 
-export interface CompareParams {
-  readonly reference: string;
-  readonly candidate?: string;
-  /** In a training checkpoint, the dict to take (dlaLens.weightsKey) instead of the one that fits DLA. */
-  readonly referenceKey?: string;
-  readonly candidateKey?: string;
-  readonly dump?: string;
-  /**
-   * An image (through `preset`) or an .npz holding `input`; absent: the dump's input, else the seeded
-   * tensor. Many inputs: a folder of images, a list file (.txt), or an .npz whose `input` is a batch.
-   */
-  readonly input?: string;
-  /** Many inputs: compare on the first `limit` only. */
-  readonly limit?: number;
-  readonly preset: string;
-  readonly seed: number;
-  readonly tolerance: ToleranceRule;
-  readonly provider: ProviderSetting;
-}
+/**
+ * compare's request as it crosses into the engine: the model's CompareRequest without its callbacks
+ * (the engine supplies progress and cancellation), with the settings the extension always sends.
+ */
+export type CompareParams =
+  Pick<CompareRequest, 'reference' | 'candidate' | 'referenceKey' | 'candidateKey' | 'dump' | 'input' | 'limit'> &
+  Required<Pick<CompareRequest, 'preset' | 'seed' | 'tolerance' | 'provider'>>;
 
 /** A comparison the engine holds on to: the report, the page's view of it, and a handle for its records. */
 export interface ComparisonResult {

@@ -9,7 +9,7 @@
  * the page end (src/webview/messaging.ts) are generic over it, so a message for another page
  * does not compile. Imports nothing, so the webview bundles can include it.
  */
-import { ProtocolError, int, obj, str } from './validate';
+import { ProtocolError, int, obj, str, type Obj } from './validate';
 
 export interface RequestBase {
   readonly type: string;
@@ -82,4 +82,48 @@ export function unknownType(page: string, direction: 'sent to' | 'sent by', type
 
 export function assertNever(x: never, what: string): never {
   throw new ProtocolError(`Unhandled ${what}: ${JSON.stringify(x)}.`);
+}
+
+/** Checks one message's own fields (the framing, type and messageId or inReplyTo, is checked already). */
+export type FieldCheck = (o: Obj, type: string) => void;
+type ChecksFor<M extends { readonly type: string }> = { readonly [T in M['type']]: FieldCheck };
+
+/**
+ * A page's validators from one table per kind of message: a protocol lists each message's own
+ * fields once, and the framing (an unknown type, a missing messageId or inReplyTo) is checked here
+ * the same way for every page. The tables are keyed by the message types, so a message the page's
+ * types declare but the table forgets does not compile.
+ */
+export function defineProtocol<
+  Req extends RequestBase,
+  Replies extends { readonly [K in Req['type']]: ReplyBase },
+  Push extends { readonly type: string },
+  Note extends { readonly type: string },
+>(page: string, checks: {
+  readonly requests: ChecksFor<Req>;
+  readonly notes: ChecksFor<Note>;
+  readonly replies: ChecksFor<Replies[Req['type']]>;
+  readonly pushes: ChecksFor<Push>;
+}): PageProtocol<Req, Replies, Push, Note> {
+  const parse = (raw: unknown, direction: 'sent to' | 'sent by', framed: Readonly<Record<string, FieldCheck>>,
+    frame: 'inReplyTo' | 'messageId', bare: Readonly<Record<string, FieldCheck>>): Obj => {
+    const where = `${direction === 'sent to' ? 'to' : 'from'} the ${page} page`;
+    const o = obj(raw, where);
+    const type = str(o, 'type', where);
+    // Own properties only: a message typed 'constructor' or '__proto__' is unknown, not a check.
+    if (Object.prototype.hasOwnProperty.call(framed, type)) {
+      int(o, frame, type);
+      framed[type](o, type);
+    } else if (Object.prototype.hasOwnProperty.call(bare, type)) {
+      bare[type](o, type);
+    } else {
+      unknownType(page, direction, type);
+    }
+    return o;
+  };
+  return {
+    page,
+    parseFromPage: (raw) => parse(raw, 'sent by', checks.requests, 'messageId', checks.notes) as unknown as Req | Note,
+    parseToPage: (raw) => parse(raw, 'sent to', checks.replies, 'inReplyTo', checks.pushes) as unknown as Replies[Req['type']] | Push,
+  };
 }

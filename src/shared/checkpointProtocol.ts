@@ -3,8 +3,8 @@
  * and why, the module tree, every tensor's name and shape, key problems), and a tensor's
  * statistics on hover, computed by the engine when first asked for.
  */
-import type { PageProtocol, RequestBase } from './channel';
-import { unknownType } from './channel';
+import type { RequestBase } from './channel';
+import { defineProtocol } from './channel';
 import type { ViewTensorStats } from './comparisonProtocol';
 import { checkModule, type ViewModule } from './moduleView';
 import { arr, int, num, numbers, obj, str, strings, type Obj } from './validate';
@@ -85,29 +85,16 @@ function checkCheckpoint(v: unknown, where: string): void {
 
 const PAGE = 'checkpoint';
 
-function parseToPage(raw: unknown): CheckpointReplies[keyof CheckpointReplies] {
-  const o: Obj = obj(raw, `to the ${PAGE} page`);
-  const type = str(o, 'type', `to the ${PAGE} page`);
-  switch (type) {
-    case 'checkpointData': int(o, 'inReplyTo', type); checkCheckpoint(o.data, `${type}.data`); break;
-    case 'tensorStats': int(o, 'inReplyTo', type); str(o, 'name', type); checkStats(o.stats, `${type}.stats`); break;
-    default: unknownType(PAGE, 'sent to', type);
-  }
-  return o as unknown as CheckpointReplies[keyof CheckpointReplies];
-}
-
-function parseFromPage(raw: unknown): CheckpointRequest {
-  const o: Obj = obj(raw, `from the ${PAGE} page`);
-  const type = str(o, 'type', `from the ${PAGE} page`);
-  switch (type) {
-    case 'ready': int(o, 'messageId', type); break;
-    case 'getTensorStats': int(o, 'messageId', type); str(o, 'name', type); break;
-    default: unknownType(PAGE, 'sent by', type);
-  }
-  return o as unknown as CheckpointRequest;
-}
-
-export const checkpointProtocol: PageProtocol<CheckpointRequest, CheckpointReplies, CheckpointPush, CheckpointNotification> = {
-  page: PAGE, parseToPage, parseFromPage,
-};
+export const checkpointProtocol = defineProtocol<CheckpointRequest, CheckpointReplies, CheckpointPush, CheckpointNotification>(PAGE, {
+  requests: {
+    ready: () => {},
+    getTensorStats: (o, type) => { str(o, 'name', type); },
+  },
+  notes: {},
+  replies: {
+    checkpointData: (o, type) => checkCheckpoint(o.data, `${type}.data`),
+    tensorStats: (o, type) => { str(o, 'name', type); checkStats(o.stats, `${type}.stats`); },
+  },
+  pushes: {},
+});
 export type CheckpointProtocol = typeof checkpointProtocol;

@@ -2,8 +2,7 @@
  * The classification result page's protocol (DLA: Classify Image): the image as a thumbnail, its
  * top-5 and how they were computed. A second classification of the same image is pushed.
  */
-import type { PageProtocol, RequestBase } from './channel';
-import { unknownType } from './channel';
+import { resultPageProtocol } from './resultProtocol';
 import { arr, fail, int, num, obj, str, type Obj } from './validate';
 
 export interface ClassificationPrediction {
@@ -33,16 +32,6 @@ export interface ClassificationData {
   readonly timingsMs: { readonly load: number; readonly preprocess: number; readonly inference: number };
 }
 
-export interface ReadyRequest extends RequestBase { readonly type: 'ready' }
-export type ClassificationRequest = ReadyRequest;
-
-export interface ClassificationDataReply { readonly type: 'classificationData'; readonly inReplyTo: number; readonly data: ClassificationData }
-export interface ClassificationReplies { readonly ready: ClassificationDataReply }
-/** The image was classified again (another preset, provider or checkpoint). */
-export interface ClassificationChangedPush { readonly type: 'classificationChanged'; readonly data: ClassificationData }
-export type ClassificationPush = ClassificationChangedPush;
-export type ClassificationNotification = never;
-
 /** The checks of a ClassificationData (also what the host validates before persisting it for a reload). */
 export function checkClassification(v: unknown, where: string): ClassificationData {
   const o = obj(v, where);
@@ -69,26 +58,5 @@ export function checkClassification(v: unknown, where: string): ClassificationDa
 
 const PAGE = 'classification';
 
-function parseToPage(raw: unknown): ClassificationDataReply | ClassificationPush {
-  const o: Obj = obj(raw, `to the ${PAGE} page`);
-  const type = str(o, 'type', `to the ${PAGE} page`);
-  switch (type) {
-    case 'classificationData': int(o, 'inReplyTo', type); checkClassification(o.data, `${type}.data`); break;
-    case 'classificationChanged': checkClassification(o.data, `${type}.data`); break;
-    default: unknownType(PAGE, 'sent to', type);
-  }
-  return o as unknown as ClassificationDataReply | ClassificationPush;
-}
-
-function parseFromPage(raw: unknown): ClassificationRequest {
-  const o: Obj = obj(raw, `from the ${PAGE} page`);
-  const type = str(o, 'type', `from the ${PAGE} page`);
-  if (type !== 'ready') unknownType(PAGE, 'sent by', type);
-  int(o, 'messageId', type);
-  return o as unknown as ClassificationRequest;
-}
-
-export const classificationProtocol: PageProtocol<ClassificationRequest, ClassificationReplies, ClassificationPush, ClassificationNotification> = {
-  page: PAGE, parseToPage, parseFromPage,
-};
+export const classificationProtocol = resultPageProtocol(PAGE, 'classificationData', 'classificationChanged', checkClassification);
 export type ClassificationProtocol = typeof classificationProtocol;

@@ -6,40 +6,47 @@
  * report's; the page re-applies the report's own rule (src/shared/tolerance.ts) only when the user
  * edits its numbers.
  */
-import type { PageProtocol, RequestBase } from './channel';
-import { unknownType } from './channel';
+import type { RequestBase } from './channel';
+import { defineProtocol } from './channel';
 import { checkModule, type ViewModule } from './moduleView';
 import type { ToleranceRule, UnpairedRecord } from './tolerance';
 import {
   ProtocolError, arr, bool, int, num, numberRecord, numbers, obj, oneOf, str, strings, typed, type Obj,
 } from './validate';
 
+/** A tensor's summary (one side of one record). */
 export interface ViewTensorStats {
   readonly shape: readonly number[];
   readonly mean: number;
   readonly std: number;
   readonly min: number;
   readonly max: number;
+  /** max |x| */
   readonly absMax: number;
   readonly nan: number;
   readonly inf: number;
 }
 
+/** How a record's two sides differ, and the verdict (the model's DiffMetrics is this type). */
 export interface ViewDiffMetrics {
   readonly maxAbs: number;
   readonly meanAbs: number;
+  /** ||a - b|| / ||ref|| (0 when both are zero). */
   readonly relL2: number;
+  /** Cosine similarity of the flattened tensors (1 when both are zero). */
   readonly cosine: number;
+  /** The bound this layer was held to: tol * max(1, max|ref|), or the allclose rule. */
   readonly bound: number;
+  /** maxAbs / max(1, max|ref|): comparable across layers, what the tree colours by default. */
   readonly scaledMaxAbs: number;
   readonly pass: boolean;
-  /** Allclose reports: the error envelope (see src/shared/tolerance.ts). */
+  /** Allclose reports: the error envelope from which the verdict at any atol/rtol follows (src/shared/tolerance.ts). */
   readonly envelope?: readonly number[];
-  /** Allclose reports reduced inside onnxruntime: max(|a-b| - rtol*|ref|) at the report's rtol. */
+  /** Allclose batch reports reduced inside onnxruntime: max(|a-b| - rtol*|ref|) at the report's rtol (src/shared/tolerance.ts). */
   readonly excess?: { readonly rtol: number; readonly max: number };
 }
 
-/** One image's figures for one record of a comparison on many inputs. */
+/** One image's figures for one record of a comparison on many inputs (its shapes are the record's with a batch of 1). */
 export interface ViewImageLayer {
   readonly reference: ViewTensorStats;
   readonly candidate: ViewTensorStats;
@@ -310,41 +317,28 @@ function checkLayerDetail(v: unknown, where: string): void {
 
 const PAGE = 'comparison';
 
-function parseToPage(raw: unknown): ComparisonReplies[keyof ComparisonReplies] | ComparisonPush {
-  const o: Obj = obj(raw, `to the ${PAGE} page`);
-  const type = str(o, 'type', `to the ${PAGE} page`);
-  switch (type) {
-    case 'comparisonData': int(o, 'inReplyTo', type); checkComparisonData(o.data, `${type}.data`); break;
-    case 'layerDetail': int(o, 'inReplyTo', type); checkLayerDetail(o.detail, `${type}.detail`); break;
-    case 'done': int(o, 'inReplyTo', type); str(o, 'message', type); break;
-    case 'comparisonChanged': checkComparisonData(o.data, `${type}.data`); break;
-    case 'revealModule': str(o, 'id', type); break;
-    default: unknownType(PAGE, 'sent to', type);
-  }
-  return o as unknown as ComparisonReplies[keyof ComparisonReplies] | ComparisonPush;
-}
-
-function parseFromPage(raw: unknown): ComparisonRequest | RenderedNotification {
-  const o: Obj = obj(raw, `from the ${PAGE} page`);
-  const type = str(o, 'type', `from the ${PAGE} page`);
-  switch (type) {
-    case 'ready': int(o, 'messageId', type); break;
-    case 'getLayerDetail': {
-      int(o, 'messageId', type);
+export const comparisonProtocol = defineProtocol<ComparisonRequest, ComparisonReplies, ComparisonPush, RenderedNotification>(PAGE, {
+  requests: {
+    ready: () => {},
+    getLayerDetail: (o, type) => {
       str(o, 'layer', type);
       const bins = int(o, 'bins', type);
       if (bins < 1 || bins > MAX_HISTOGRAM_BINS) throw new ProtocolError(`Malformed message ${type}.bins: expected 1..${MAX_HISTOGRAM_BINS}, got ${bins}.`);
       if (o.image !== undefined && int(o, 'image', type) < 0) throw new ProtocolError(`Malformed message ${type}.image: expected an image index (0 or more), got ${o.image}.`);
-      break;
-    }
-    case 'exportReport': int(o, 'messageId', type); oneOf(o, 'format', ['json', 'html'] as const, type); break;
-    case 'rendered': oneOf(o, 'what', ['layout', 'recolour'] as const, type); int(o, 'nodes', type); num(o, 'ms', type); break;
-    default: unknownType(PAGE, 'sent by', type);
-  }
-  return o as unknown as ComparisonRequest | RenderedNotification;
-}
-
-export const comparisonProtocol: PageProtocol<ComparisonRequest, ComparisonReplies, ComparisonPush, RenderedNotification> = {
-  page: PAGE, parseToPage, parseFromPage,
-};
+    },
+    exportReport: (o, type) => { oneOf(o, 'format', ['json', 'html'] as const, type); },
+  },
+  notes: {
+    rendered: (o, type) => { oneOf(o, 'what', ['layout', 'recolour'] as const, type); int(o, 'nodes', type); num(o, 'ms', type); },
+  },
+  replies: {
+    comparisonData: (o, type) => checkComparisonData(o.data, `${type}.data`),
+    layerDetail: (o, type) => checkLayerDetail(o.detail, `${type}.detail`),
+    done: (o, type) => { str(o, 'message', type); },
+  },
+  pushes: {
+    comparisonChanged: (o, type) => checkComparisonData(o.data, `${type}.data`),
+    revealModule: (o, type) => { str(o, 'id', type); },
+  },
+});
 export type ComparisonProtocol = typeof comparisonProtocol;

@@ -4,8 +4,8 @@
  * disagree on (with thumbnails). The figures are the engine's (src/model/eval); the page shows them.
  * Clicking a disagreement asks the host to open the two sides on that image.
  */
-import type { PageProtocol, RequestBase } from './channel';
-import { unknownType } from './channel';
+import type { RequestBase } from './channel';
+import { defineProtocol } from './channel';
 import { arr, bool, fail, int, num, obj, oneOf, str, type Obj } from './validate';
 
 /** A class index, its name, and a probability. */
@@ -148,30 +148,16 @@ export function checkEvaluation(v: unknown, where: string): EvaluationData {
 
 const PAGE = 'evaluation';
 
-function parseToPage(raw: unknown): EvaluationReplies[keyof EvaluationReplies] | EvaluationPush {
-  const o: Obj = obj(raw, `to the ${PAGE} page`);
-  const type = str(o, 'type', `to the ${PAGE} page`);
-  switch (type) {
-    case 'evaluationData': int(o, 'inReplyTo', type); checkEvaluation(o.data, `${type}.data`); break;
-    case 'opened': int(o, 'inReplyTo', type); str(o, 'message', type); break;
-    case 'evaluationChanged': checkEvaluation(o.data, `${type}.data`); break;
-    default: unknownType(PAGE, 'sent to', type);
-  }
-  return o as unknown as EvaluationReplies[keyof EvaluationReplies] | EvaluationPush;
-}
-
-function parseFromPage(raw: unknown): EvaluationRequest {
-  const o: Obj = obj(raw, `from the ${PAGE} page`);
-  const type = str(o, 'type', `from the ${PAGE} page`);
-  switch (type) {
-    case 'ready': int(o, 'messageId', type); break;
-    case 'openDisagreement': int(o, 'messageId', type); int(o, 'i', type); break;
-    default: unknownType(PAGE, 'sent by', type);
-  }
-  return o as unknown as EvaluationRequest;
-}
-
-export const evaluationProtocol: PageProtocol<EvaluationRequest, EvaluationReplies, EvaluationPush, EvaluationNotification> = {
-  page: PAGE, parseToPage, parseFromPage,
-};
+export const evaluationProtocol = defineProtocol<EvaluationRequest, EvaluationReplies, EvaluationPush, EvaluationNotification>(PAGE, {
+  requests: {
+    ready: () => {},
+    openDisagreement: (o, type) => { int(o, 'i', type); },
+  },
+  notes: {},
+  replies: {
+    evaluationData: (o, type) => checkEvaluation(o.data, `${type}.data`),
+    opened: (o, type) => { str(o, 'message', type); },
+  },
+  pushes: { evaluationChanged: (o, type) => checkEvaluation(o.data, `${type}.data`) },
+});
 export type EvaluationProtocol = typeof evaluationProtocol;

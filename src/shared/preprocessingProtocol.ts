@@ -5,8 +5,7 @@
  * difference statistics and, with a model, both top-5s. The page shows these numbers; it derives
  * none. Comparing the same image again is pushed.
  */
-import type { PageProtocol, RequestBase } from './channel';
-import { unknownType } from './channel';
+import { resultPageProtocol } from './resultProtocol';
 import type { ClassificationPrediction } from './classificationProtocol';
 import { arr, bool, fail, int, num, obj, oneOf, str, type Obj } from './validate';
 
@@ -83,16 +82,6 @@ export interface PreprocessingData {
   /** Wall time of the whole comparison in the engine (model loading included). */
   readonly ms: number;
 }
-
-export interface ReadyRequest extends RequestBase { readonly type: 'ready' }
-export type PreprocessingRequest = ReadyRequest;
-
-export interface PreprocessingDataReply { readonly type: 'preprocessingData'; readonly inReplyTo: number; readonly data: PreprocessingData }
-export interface PreprocessingReplies { readonly ready: PreprocessingDataReply }
-/** The image was compared again (other presets, another checkpoint). */
-export interface PreprocessingChangedPush { readonly type: 'preprocessingChanged'; readonly data: PreprocessingData }
-export type PreprocessingPush = PreprocessingChangedPush;
-export type PreprocessingNotification = never;
 
 function size(v: unknown, where: string): void {
   const o = obj(v, where);
@@ -173,26 +162,5 @@ export function checkPreprocessing(v: unknown, where: string): PreprocessingData
 
 const PAGE = 'preprocessing';
 
-function parseToPage(raw: unknown): PreprocessingDataReply | PreprocessingPush {
-  const o: Obj = obj(raw, `to the ${PAGE} page`);
-  const type = str(o, 'type', `to the ${PAGE} page`);
-  switch (type) {
-    case 'preprocessingData': int(o, 'inReplyTo', type); checkPreprocessing(o.data, `${type}.data`); break;
-    case 'preprocessingChanged': checkPreprocessing(o.data, `${type}.data`); break;
-    default: unknownType(PAGE, 'sent to', type);
-  }
-  return o as unknown as PreprocessingDataReply | PreprocessingPush;
-}
-
-function parseFromPage(raw: unknown): PreprocessingRequest {
-  const o: Obj = obj(raw, `from the ${PAGE} page`);
-  const type = str(o, 'type', `from the ${PAGE} page`);
-  if (type !== 'ready') unknownType(PAGE, 'sent by', type);
-  int(o, 'messageId', type);
-  return o as unknown as PreprocessingRequest;
-}
-
-export const preprocessingProtocol: PageProtocol<PreprocessingRequest, PreprocessingReplies, PreprocessingPush, PreprocessingNotification> = {
-  page: PAGE, parseToPage, parseFromPage,
-};
+export const preprocessingProtocol = resultPageProtocol(PAGE, 'preprocessingData', 'preprocessingChanged', checkPreprocessing);
 export type PreprocessingProtocol = typeof preprocessingProtocol;

@@ -90,6 +90,17 @@ describe('page protocols: messages to a page', () => {
     assert.throws(() => toComparison([1]), /expected an object, got an array/);
   });
 
+  test('a type named after an Object property is unknown, not looked up on the prototype', () => {
+    for (const type of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      assert.throws(() => toComparison({ type, inReplyTo: 1 }), new RegExp(`Unknown message type '${type}' sent to the comparison page`));
+      assert.throws(() => fromComparison({ type, messageId: 1 }), new RegExp(`Unknown message type '${type}' sent by the comparison page`));
+    }
+  });
+
+  test('a reply needs its inReplyTo', () => {
+    assert.throws(() => toComparison({ type: 'done', message: 'Saved' }), /done\.inReplyTo: expected a number, got undefined/);
+  });
+
   test('a page takes only its own messages: another page\'s reply or push is refused', () => {
     const classification = { type: 'classificationChanged', data: {} };
     assert.throws(() => toComparison(classification), /Unknown message type 'classificationChanged' sent to the comparison page/);

@@ -6,7 +6,7 @@ import type { EngineHost } from '../engineHost';
 import type { Log } from '../log';
 import type { ProviderStatus } from '../statusBar';
 import type { ClassificationViews } from './classificationView';
-import { CHECKPOINT_EXTENSIONS, IMAGE_EXTENSIONS, fileOf, pickFile } from './pickFile';
+import { CHECKPOINT_EXTENSIONS, fileOf, imageArgument, pickFile } from './pickFile';
 
 export interface ClassifyDeps {
   readonly engine: EngineHost;
@@ -22,7 +22,7 @@ export interface ClassifyDeps {
  * once and remembers it in dlaLens.checkpoint; DLA: Choose Classification Checkpoint changes it.
  */
 export async function classifyImage(deps: ClassifyDeps, arg?: unknown): Promise<ClassificationData | undefined> {
-  const image = await imageFrom(arg);
+  const image = await imageArgument(arg, 'DLA: Classify Image', 'The image to classify');
   if (!image) return undefined;
   let checkpoint = config.classifyCheckpoint();
   if (!checkpoint) {
@@ -43,19 +43,6 @@ export async function classifyImage(deps: ClassifyDeps, arg?: unknown): Promise<
   deps.status.ran(c.provider, c.providerDetail);
   deps.views.show(c);
   return c;
-}
-
-async function imageFrom(arg: unknown): Promise<string | undefined> {
-  if (arg instanceof vscode.Uri) return fileOf(arg);
-  // The image preview's title button passes nothing in some versions: use the active tab's file.
-  const tab = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
-  if (arg === undefined && tab instanceof vscode.TabInputCustom && tab.viewType === 'imagePreview.previewEditor') {
-    return fileOf(tab.uri);
-  }
-  const picked = await pickFile({
-    title: 'DLA: Classify Image', placeHolder: 'The image to classify', extensions: IMAGE_EXTENSIONS, filterName: 'Images',
-  });
-  return picked instanceof vscode.Uri ? fileOf(picked) : picked;
 }
 
 /** DLA: Choose Classification Checkpoint: picks and remembers dlaLens.checkpoint. */

@@ -7,7 +7,7 @@ import type { EngineHost } from '../engineHost';
 import type { Log } from '../log';
 import type { ProviderStatus } from '../statusBar';
 import { chooseClassificationCheckpoint } from './classifyImage';
-import { IMAGE_EXTENSIONS, fileOf, pickFile } from './pickFile';
+import { fileOf, imageArgument, pickFile } from './pickFile';
 import type { PreprocessingViews } from './preprocessingView';
 
 export interface ComparePreprocessingDeps {
@@ -44,7 +44,7 @@ const CHOOSE_CHECKPOINT = 'choose-checkpoint';
  */
 export async function comparePreprocessing(deps: ComparePreprocessingDeps, arg?: unknown): Promise<PreprocessingData | undefined> {
   const given = argsOf(arg);
-  const image = given ? (given.image instanceof vscode.Uri ? fileOf(given.image) : given.image) : await imageFrom(arg);
+  const image = given ? (given.image instanceof vscode.Uri ? fileOf(given.image) : given.image) : await imageArgument(arg, 'DLA: Compare Preprocessing', 'The image to preprocess both ways');
   if (!image) return undefined;
   const a = given?.a ?? (await pickPreset(deps, 1));
   if (!a) return undefined;
@@ -71,19 +71,6 @@ function argsOf(arg: unknown): ComparePreprocessingArgs | undefined {
   const o = arg as Partial<ComparePreprocessingArgs>;
   if ((o.image instanceof vscode.Uri || typeof o.image === 'string') && o.a && o.b) return o as ComparePreprocessingArgs;
   return undefined;
-}
-
-async function imageFrom(arg: unknown): Promise<string | undefined> {
-  if (arg instanceof vscode.Uri) return fileOf(arg);
-  // The image preview's title button passes nothing in some versions: use the active tab's file.
-  const tab = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
-  if (arg === undefined && tab instanceof vscode.TabInputCustom && tab.viewType === 'imagePreview.previewEditor') {
-    return fileOf(tab.uri);
-  }
-  const picked = await pickFile({
-    title: 'DLA: Compare Preprocessing', placeHolder: 'The image to preprocess both ways', extensions: IMAGE_EXTENSIONS, filterName: 'Images',
-  });
-  return picked instanceof vscode.Uri ? fileOf(picked) : picked;
 }
 
 interface BuiltInPreset { readonly name: string; readonly description: string }

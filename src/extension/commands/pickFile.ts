@@ -63,3 +63,18 @@ export function fileOf(uri: vscode.Uri): string {
   }
   return uri.fsPath;
 }
+
+/**
+ * The image a command runs on: the explorer's or editor title's URI, else the image preview the
+ * user is looking at, else a pick.
+ */
+export async function imageArgument(arg: unknown, title: string, placeHolder: string): Promise<string | undefined> {
+  if (arg instanceof vscode.Uri) return fileOf(arg);
+  // The image preview's title button passes nothing in some versions: use the active tab's file.
+  const tab = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  if (arg === undefined && tab instanceof vscode.TabInputCustom && tab.viewType === 'imagePreview.previewEditor') {
+    return fileOf(tab.uri);
+  }
+  const picked = await pickFile({ title, placeHolder, extensions: IMAGE_EXTENSIONS, filterName: 'Images' });
+  return picked instanceof vscode.Uri ? fileOf(picked) : picked;
+}

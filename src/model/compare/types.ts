@@ -2,36 +2,14 @@
  * The comparison vocabulary shared by the compare engine, the CLI reports and the extension (which
  * hands summaries of it to the webview). Layer names are timm module paths / hook record keys.
  */
+import type { ViewDiffMetrics, ViewImageLayer, ViewTensorStats } from '../../shared/comparisonProtocol';
 
-export interface TensorStats {
-  readonly shape: readonly number[];
-  readonly mean: number;
-  readonly std: number;
-  readonly min: number;
-  readonly max: number;
-  /** max |x| */
-  readonly absMax: number;
-  readonly nan: number;
-  readonly inf: number;
-}
-
-export interface DiffMetrics {
-  readonly maxAbs: number;
-  readonly meanAbs: number;
-  /** ||a - b|| / ||ref|| (0 when both are zero). */
-  readonly relL2: number;
-  /** Cosine similarity of the flattened tensors (1 when both are zero). */
-  readonly cosine: number;
-  /** The bound this layer was held to: tol * max(1, max|ref|), or the allclose rule. */
-  readonly bound: number;
-  /** maxAbs / max(1, max|ref|): comparable across layers, what the tree colours by default. */
-  readonly scaledMaxAbs: number;
-  readonly pass: boolean;
-  /** Allclose reports: the error envelope from which the verdict at any atol/rtol follows (src/shared/tolerance.ts). */
-  readonly envelope?: readonly number[];
-  /** Allclose batch reports reduced inside onnxruntime: max(|a-b| - rtol*|ref|) at the report's rtol (src/shared/tolerance.ts). */
-  readonly excess?: { readonly rtol: number; readonly max: number };
-}
+// A record's summaries are defined once, with the protocol that carries them to the comparison
+// page (which must not import model code).
+export type TensorStats = ViewTensorStats;
+export type DiffMetrics = ViewDiffMetrics;
+/** One image's figures for one record (its shapes are the record's with a batch of 1). */
+export type ImageLayerResult = ViewImageLayer;
 
 export interface LayerResult {
   /** Record key: timm module path, with `#k` for the k-th call of a shared ReLU. */
@@ -46,13 +24,6 @@ export interface LayerResult {
   readonly local?: DiffMetrics;
   /** A comparison on many inputs: every image's own figures (the fields above are the whole batch's). */
   readonly batch?: LayerBatch;
-}
-
-/** One image's figures for one record (its shapes are the record's with a batch of 1). */
-export interface ImageLayerResult {
-  readonly reference: TensorStats;
-  readonly candidate: TensorStats;
-  readonly diff: DiffMetrics;
 }
 
 export interface LayerBatch {

@@ -1,26 +1,18 @@
 import * as fs from 'fs';
+import type { ClassificationData } from '../../shared/classificationProtocol';
 import { buildFastGraph } from '../dla/onnxGraph';
 import { loadModel } from './loadModel';
-import { topK, type Prediction } from './labels';
+import { topK } from './labels';
 import { resolvePreset } from './hubPreset';
 import { preprocessImage } from './preprocess';
 import { createSession, describeSession, releaseSession, run, type ProviderSetting, type RunnerSession } from './session';
 
-/** One image classified: the top-5, what computed it, and how long each step took. */
-export interface Classification {
-  readonly image: string;
-  readonly checkpoint: string;
-  readonly variant: string;
-  readonly preset: string;
-  readonly presetDescription: string;
-  /** The provider that ran ('cpu', 'cuda', 'webgpu'). */
-  readonly provider: string;
-  /** "cpu (cuda failed: …)" */
-  readonly providerDetail: string;
-  /** Best first. */
-  readonly top: readonly Prediction[];
-  readonly timingsMs: { readonly load: number; readonly preprocess: number; readonly inference: number };
-}
+/**
+ * One image classified: the top-5, what computed it, and how long each step took. The same record
+ * the Classify Image page shows (declared with its protocol, which must not import model code),
+ * less the thumbnail the engine adds.
+ */
+export type Classification = Omit<ClassificationData, 'thumbnail'>;
 
 interface Loaded {
   readonly key: string;
