@@ -3,12 +3,13 @@ import type { ToleranceRule } from '../../shared/tolerance';
 import type { Control, Controls } from '../controlTypes';
 import { ColourScale, drawLegend } from './colour';
 import { DetailPane } from './detailPane';
-import { el, fmt } from './format';
+import { el } from './format';
 import { METRICS, isMetric, metricValue, moduleOfRecord, type MetricId } from './metrics';
 import { Tooltip } from './tooltip';
 import { HEAD_ID, buildTreeData, type TreeNodeData } from './treeData';
 import { TreeView } from './treeView';
 import { ALL_IMAGES, detailImage, imageData, imageOptions } from './batchView';
+import { summaryLines } from './summary';
 import { editableFields, editRule, verdictsFor, type Verdicts } from './verdicts';
 
 /** What survives hiding the panel and reloading the window (with the host's restoreKey). */
@@ -380,49 +381,9 @@ export class ComparisonApp {
   }
 
   private renderSummary(): void {
-    const d = this.data;
-    const v = this.verdicts;
-    if (!d || !v) return;
-    const failing = d.layers.filter((l) => v.fails(l)).length + d.unpaired.length;
-    const first = v.first;
-    const line = el('div');
-    line.append(
-      el('strong', d.variant),
-      el('span', ` · reference ${basename(d.reference.file)} vs candidate ${basename(d.candidate.file)} · input ${d.input.source} [${d.input.shape.join('×')}] · ${d.provider} · `),
-      el('span', `${failing} of ${d.layers.length + d.unpaired.length} records fail ${v.description}${v.edited ? ' (edited; the report was made at another tolerance)' : ''}`, failing ? 'bad' : 'good'),
-    );
-    line.id = 'verdict-line';
-    const parts: HTMLElement[] = [line];
-    if (first) {
-      const a = el('a', first, 'first-link');
-      a.id = 'first-divergence';
-      a.href = '#';
-      a.addEventListener('click', (e) => { e.preventDefault(); this.reveal(first); });
-      const p = el('div');
-      p.append(el('span', 'First divergence: '), a);
-      parts.push(p);
-    } else {
-      const none = el('div', 'No divergence at this tolerance.', 'good');
-      none.id = 'no-divergence';
-      parts.push(none);
-    }
-    // The first hypothesis is the verdict (a named cause, or 'unknown'); the rest were tried and explain less.
-    const [best, ...others] = d.diagnosis;
-    if (best) {
-      parts.push(el('div', `Likely cause: ${best.cause === 'unknown' ? 'unknown' : `${best.cause} at ${best.at}`}: ${best.explanation} (residual ${fmt(best.residual)})`, 'diagnosis'));
-      if (others.length) parts.push(el('div', `Also tried: ${others.map((h) => `${h.cause} (residual ${fmt(h.residual)})`).join(', ')}`, 'diagnosis'));
-    }
-    if (d.uncovered.length) parts.push(el('div', `Not covered by the candidate: ${d.uncovered.slice(0, 6).join(', ')}${d.uncovered.length > 6 ? ` and ${d.uncovered.length - 6} more` : ''}`));
-    const b = this.full?.batch;
-    if (b && this.state.image === undefined) {
-      const diverging = b.firstDivergence.map((f, i) => ({ f, i })).filter((x) => x.f !== null);
-      const line = el('div', `${b.images.length} images: the figures are the batch's (its images' combined); ${diverging.length} diverge on their own` +
-        (diverging.length ? `: ${diverging.slice(0, 5).map((x) => `${b.images[x.i]} at ${x.f}`).join(', ')}${diverging.length > 5 ? ', …' : ''}` : '') + '. Pick one in Images to see its own verdict.');
-      line.id = 'batch-line';
-      parts.push(line);
-    }
-    for (const note of d.notes) parts.push(el('div', note));
-    this.summary.replaceChildren(...parts);
+    if (!this.data || !this.verdicts) return;
+    this.summary.replaceChildren(...summaryLines(this.data, this.verdicts, this.state.image === undefined ? this.full?.batch : undefined,
+      (id) => this.reveal(id)));
   }
 
   private save(): void {
@@ -438,8 +399,4 @@ export class ComparisonApp {
 
 function matchesText(query: string, n: number): string {
   return query.trim() ? `${n} match${n === 1 ? '' : 'es'}` : '';
-}
-
-function basename(p: string): string {
-  return p.split(/[\\/]/).pop() ?? p;
 }
