@@ -67,8 +67,8 @@ export { CancelledError };
 const ARCHIVE_DUMP = /\.(npz|npy)$/i;
 const ONNX_CANDIDATE = /\.onnx$/i;
 
-function sideInfo(ckpt: Checkpoint, kind: SideInfo['kind'], variant: string | null): SideInfo {
-  return { file: ckpt.file, format: ckpt.format, kind, variant };
+function sideInfo(ckpt: Checkpoint, kind: SideInfo['kind'], variant: string | null, weightsKey?: string): SideInfo {
+  return { file: ckpt.file, format: ckpt.format, kind, variant, ...(weightsKey !== undefined ? { weightsKey } : {}) };
 }
 
 /** The input (and how it was made): an image or array file, else the dump's own input, else the seeded tensor. */
@@ -135,11 +135,11 @@ export async function compare(req: CompareRequest): Promise<Comparison> {
       ? { file: req.candidate!, format: 'onnx', kind: 'onnx', variant: ref.variant.name }
       : req.dump
         ? { file: req.dump, format: /\.npz$/i.test(req.dump) ? 'npz' : 'reprod-npy', kind: 'dump', variant: ref.variant.name }
-        : sideInfo(candidateCkpt!, 'checkpoint', candidateModel ? ref.variant.name : null);
+        : sideInfo(candidateCkpt!, 'checkpoint', candidateModel ? ref.variant.name : null, req.candidateKey);
     const bad = weights ? (weights.missing[0]?.name ?? weights.mismatched[0]?.name ?? null) : null;
     const report: CompareReport = {
       version: 1,
-      reference: sideInfo(ref.checkpoint, 'checkpoint', ref.variant.name),
+      reference: sideInfo(ref.checkpoint, 'checkpoint', ref.variant.name, req.referenceKey),
       candidate: candidateSide,
       input: { source: inputs.source, shape: [inputs.size, ...firstShape.slice(1)] },
       inputSpec: set,
@@ -222,10 +222,10 @@ export async function compare(req: CompareRequest): Promise<Comparison> {
     ? { file: req.candidate!, format: 'onnx', kind: 'onnx', variant: ref.variant.name }
     : dumpCkpt
       ? sideInfo(dumpCkpt, 'dump', ref.variant.name)
-      : sideInfo(candidateCkpt!, 'checkpoint', candidateModel ? ref.variant.name : null);
+      : sideInfo(candidateCkpt!, 'checkpoint', candidateModel ? ref.variant.name : null, req.candidateKey);
   const report: CompareReport = {
     version: 1,
-    reference: sideInfo(ref.checkpoint, 'checkpoint', ref.variant.name),
+    reference: sideInfo(ref.checkpoint, 'checkpoint', ref.variant.name, req.referenceKey),
     candidate: candidateSide,
     input: { source: input.source, shape: [...input.tensor.shape] },
     inputSpec: resolved.spec,

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import { toTimmNames, toTimmRecordNames } from '../dla/keymap';
 import { readCheckpoint } from '../formats/registry';
 import { forwardTaps } from '../run/forward';
-import { loadModel, type LoadedModel } from '../run/loadModel';
+import { dlaReadOptions, loadModel, type LoadedModel } from '../run/loadModel';
 import type { ModelInput } from '../run/inputSource';
 import type { ProviderSetting } from '../run/session';
 import type { Checkpoint, Tensor } from '../tensor';
@@ -99,6 +99,11 @@ export class OnnxRecords implements RecordSource {
   }
 }
 
+/** A checkpoint candidate read again as the comparison read it (the same dict of a training checkpoint). */
+function candidateCheckpoint(side: SideInfo): Checkpoint {
+  return readCheckpoint(side.file, dlaReadOptions({ weightsKey: side.weightsKey }));
+}
+
 /** The candidate's weights run as the reference's architecture (the compare's own rule for a checkpoint candidate). */
 export function candidateModel(reference: LoadedModel, candidate: Checkpoint): LoadedModel {
   return { ...reference, checkpoint: candidate, weights: toTimmNames(candidate.tensors).tensors };
@@ -163,7 +168,7 @@ export async function sourcesForReport(report: CompareReport, provider: Provider
     if (!fs.existsSync(side.file)) throw new Error(`${side.file} is gone, so its activations cannot be recomputed.`);
   }
   let ref: LoadedModel | undefined;
-  const reference = (): LoadedModel => (ref ??= loadModel(report.reference.file));
+  const reference = (): LoadedModel => (ref ??= loadModel(report.reference.file, { weightsKey: report.reference.weightsKey }));
   if (isInputSet(report.inputSpec)) return setSources(report, new InputSet(report.inputSpec), reference, provider);
   const input = await resolveInputSpec(report.inputSpec);
   return {
@@ -180,7 +185,7 @@ function candidateSource(side: SideInfo, reference: () => LoadedModel, input: Mo
     case 'checkpoint':
       return side.variant === null
         ? undefined
-        : new ModelRecords(() => candidateModel(reference(), readCheckpoint(side.file)), input, provider, sideDescription(side, input));
+        : new ModelRecords(() => candidateModel(reference(), candidateCheckpoint(side)), input, provider, sideDescription(side, input));
   }
 }
 
@@ -196,7 +201,7 @@ export function setSources(
   else if (side.kind === 'onnx') cand = new SetRecords(described(side.file), inputs, { kind: 'onnx', file: side.file, reference }, provider);
   else if (side.variant !== null) {
     let model: LoadedModel | undefined;
-    const load = candidate ?? ((): LoadedModel => (model ??= candidateModel(reference(), readCheckpoint(side.file))));
+    const load = candidate ?? ((): LoadedModel => (model ??= candidateModel(reference(), candidateCheckpoint(side))));
     cand = new SetRecords(described(side.file), inputs, { kind: 'model', model: load }, provider);
   }
   return {

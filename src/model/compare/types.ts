@@ -96,6 +96,8 @@ export interface SideInfo {
   readonly format: string;
   readonly kind: 'checkpoint' | 'dump' | 'onnx';
   readonly variant: string | null;
+  /** In a training checkpoint, the dict of tensors asked for (--weights-key), so a reopened report reads the same weights. */
+  readonly weightsKey?: string;
 }
 
 export interface CompareReport {
