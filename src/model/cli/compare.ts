@@ -58,7 +58,8 @@ export async function compareCommand(argv: string[]): Promise<number> {
     dump: values.dump,
     input: values.input,
     limit: count('--limit', values.limit),
-    preset: preset.name,
+    // Neither given: compare's default (a hub folder's own pretrained_cfg, else timm).
+    preset: values.preset === undefined && values['preset-config'] === undefined ? undefined : preset.name,
     presetConfig: values['preset-config'],
     seed: number('--seed', values.seed),
     tolerance: toleranceFrom(values),

@@ -17,6 +17,7 @@ import { DEFAULT_TOLERANCE } from './metrics';
 import { inputSpecFor, resolveInputSpec, type InputSpec } from './inputSpec';
 import { InputSet, inputSetFor, type InputSetSpec } from './inputSet';
 import { compareBatch, type BatchCandidate } from './batchCompare';
+import { hubTarget } from '../formats/hubFolder';
 import { DumpStream } from './dumpStream';
 import {
   DumpRecords, ModelRecords, OnnxRecords, candidateModel as asCandidate, dumpRecords, setSources, sideDescription, type ComparisonSources,
@@ -73,7 +74,7 @@ function sideInfo(ckpt: Checkpoint, kind: SideInfo['kind'], variant: string | nu
 
 /** The input (and how it was made): an image or array file, else the dump's own input, else the seeded tensor. */
 function resolveInput(req: CompareRequest, dump: ReadonlyMap<string, Tensor> | undefined): { spec: InputSpec; input: Promise<ModelInput> | ModelInput } {
-  const spec = inputSpecFor(req.input, req.preset ?? 'timm', req.seed ?? 0, dump?.has('input') ? req.dump : undefined, req.presetConfig);
+  const spec = inputSpecFor(req.input, req.preset ?? 'timm', req.seed ?? 0, dump?.has('input') ? req.dump : undefined, presetConfigOf(req));
   // The dump is in memory already: its input is taken from there, not read a second time.
   const input = spec.kind === 'array' && spec.file === req.dump && !req.input ? inputFromArrays(req.dump, dump!) : resolveInputSpec(spec);
   return { spec, input };
@@ -257,8 +258,18 @@ export async function compare(req: CompareRequest): Promise<Comparison> {
  * The set of inputs a request names, or undefined for a single input: `input` a folder, a list
  * file or an array with a batch; else a dump whose own `input` holds more than one image.
  */
+/**
+ * The preset's config file: the one given; else, with no preset asked for and a timm hub folder as
+ * the reference, its config.json, so images are preprocessed as timm would for that checkpoint (as
+ * classify and eval do), and a reopened report reads the same file.
+ */
+function presetConfigOf(req: CompareRequest): string | undefined {
+  if (req.presetConfig !== undefined || req.preset !== undefined) return req.presetConfig;
+  return hubTarget(req.reference)?.configFile;
+}
+
 function inputSetOf(req: CompareRequest): InputSetSpec | undefined {
-  if (req.input) return inputSetFor(req.input, req.preset ?? 'timm', req.presetConfig, req.limit);
+  if (req.input) return inputSetFor(req.input, req.preset ?? 'timm', presetConfigOf(req), req.limit);
   if (!req.dump) return undefined;
   const d = DumpStream.open(req.dump);
   try {
