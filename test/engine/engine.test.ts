@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { CancelledError, EngineClient, EngineCrashedError, EngineError } from '../../src/engine/client';
 import { compare } from '../../src/model/compare/compare';
-import { runPython, skipWithoutTorch } from '../helpers/python';
+import { skipWithoutTorch, writeTrainingCheckpoint } from '../helpers/python';
 import { referencePath } from '../helpers/reference';
 
 /**
@@ -108,13 +108,7 @@ describe('the engine process', { timeout: 300_000 }, () => {
 
   test('a training checkpoint: the weights key picks its EMA copy for inspect, hover stats and classify', { skip: skipWithoutTorch() }, async () => {
     const file = path.join(tmp, 'train.pth');
-    const r = runPython(['-c', [
-      'import sys, torch, collections',
-      `sd = torch.load(${JSON.stringify(referencePath('dla46_c.pth'))})`,
-      'ema = collections.OrderedDict((k, v * 0.9 if v.is_floating_point() and k.startswith("fc.") else v) for k, v in sd.items())',
-      'torch.save({"epoch": 9, "arch": "dla46_c", "state_dict": sd, "state_dict_ema": ema, "best_acc1": torch.tensor(64.5)}, sys.argv[1])',
-    ].join('\n'), file]);
-    assert.equal(r.status, 0, r.stderr);
+    writeTrainingCheckpoint(file, referencePath('dla46_c.pth'), 0.9, ', "arch": "dla46_c", "best_acc1": torch.tensor(64.5)');
     const trained = await engine.call('inspectCheckpoint', { file });
     const ema = await engine.call('inspectCheckpoint', { file, weightsKey: 'state_dict_ema' });
     assert.equal(trained.variant, 'dla46_c');

@@ -35,3 +35,18 @@ export function runPython(args: string[], cwd?: string): { status: number | null
   const r = spawnSync(PYTHON, args, { cwd, encoding: 'utf8', maxBuffer: 64 << 20 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+/**
+ * A timm-style training checkpoint written by real torch: {"epoch", "state_dict", "state_dict_ema",
+ * ...extra} where the EMA copy is `weights` with the head (`fc.*`) scaled by `emaHeadScale`, so the
+ * two dicts give different logits and a test can tell which one was read.
+ */
+export function writeTrainingCheckpoint(file: string, weights: string, emaHeadScale: number, extra = ''): void {
+  const r = runPython(['-c', [
+    'import sys, torch, collections',
+    `sd = torch.load(${JSON.stringify(weights)})`,
+    `ema = collections.OrderedDict((k, v * ${emaHeadScale} if v.is_floating_point() and k.startswith("fc.") else v) for k, v in sd.items())`,
+    `torch.save({"epoch": 9, "state_dict": sd, "state_dict_ema": ema${extra}}, sys.argv[1])`,
+  ].join('\n'), file]);
+  if (r.status !== 0) throw new Error(`writing ${file} with torch failed: ${r.stderr}`);
+}

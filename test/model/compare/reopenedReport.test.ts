@@ -6,7 +6,7 @@ import { after, describe, test } from 'node:test';
 import { compare } from '../../../src/model/compare/compare';
 import { sourcesForReport } from '../../../src/model/compare/recordSources';
 import { reportFromJson, reportToJson } from '../../../src/model/compare/reportJson';
-import { runPython, skipWithoutTorch } from '../../helpers/python';
+import { skipWithoutTorch, writeTrainingCheckpoint } from '../../helpers/python';
 import { referencePath } from '../../helpers/reference';
 
 /**
@@ -20,14 +20,8 @@ describe('a reopened report', () => {
 
   test('re-runs each side with the weights key the comparison was made with', { skip: skipWithoutTorch() }, async () => {
     const train = path.join(tmp, 'train.pth');
-    const r = runPython(['-c', [
-      'import sys, torch, collections',
-      `sd = torch.load(${JSON.stringify(referencePath('dla46_c.pth'))})`,
-      // The EMA copy differs in the head only, so 'fc' tells the two dicts apart.
-      'ema = collections.OrderedDict((k, v * 0.5 if v.is_floating_point() and k.startswith("fc.") else v) for k, v in sd.items())',
-      'torch.save({"epoch": 3, "state_dict": sd, "state_dict_ema": ema}, sys.argv[1])',
-    ].join('\n'), train]);
-    assert.equal(r.status, 0, r.stderr);
+    // The EMA copy differs in the head only, so 'fc' tells the two dicts apart.
+    writeTrainingCheckpoint(train, referencePath('dla46_c.pth'), 0.5);
 
     const fc: Record<string, { original: Float32Array; reopenedRef: Float32Array; reopenedCand: Float32Array }> = {};
     for (const key of ['state_dict', 'state_dict_ema']) {
