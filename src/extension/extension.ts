@@ -33,7 +33,7 @@ class DlaLens extends Disposable {
   readonly preprocessingViews: PreprocessingViews;
   readonly evaluations: EvaluationViews;
 
-  constructor(private readonly context: vscode.ExtensionContext) {
+  constructor(context: vscode.ExtensionContext) {
     super();
     this.engine = this._register(new EngineHost(context.extensionUri, this.log));
     const panels = { extensionUri: context.extensionUri, log: this.log, engine: this.engine };

@@ -7,7 +7,7 @@ import type { RequestBase } from './channel';
 import { defineProtocol } from './channel';
 import type { ViewTensorStats } from './comparisonProtocol';
 import { checkModule, type ViewModule } from './moduleView';
-import { arr, int, num, numbers, obj, str, strings, type Obj } from './validate';
+import { arr, num, numbers, obj, str, strings } from './validate';
 
 export interface CheckpointTensor {
   readonly name: string;

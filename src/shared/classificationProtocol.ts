@@ -32,6 +32,18 @@ export interface ClassificationData {
   readonly timingsMs: { readonly load: number; readonly preprocess: number; readonly inference: number };
 }
 
+/** `o.top`: a top-k of ClassificationPredictions (also on the Compare Preprocessing page). */
+export function checkTop(o: Obj, where: string): void {
+  arr(o, 'top', where).forEach((p, i) => {
+    const w = `${where}.top[${i}]`;
+    const po = obj(p, w);
+    int(po, 'index', w);
+    str(po, 'wnid', w);
+    str(po, 'label', w);
+    num(po, 'prob', w);
+  });
+}
+
 /** The checks of a ClassificationData (also what the host validates before persisting it for a reload). */
 export function checkClassification(v: unknown, where: string): ClassificationData {
   const o = obj(v, where);
@@ -43,14 +55,7 @@ export function checkClassification(v: unknown, where: string): ClassificationDa
     int(t, 'width', `${where}.thumbnail`);
     int(t, 'height', `${where}.thumbnail`);
   }
-  arr(o, 'top', where).forEach((p, i) => {
-    const w = `${where}.top[${i}]`;
-    const po = obj(p, w);
-    int(po, 'index', w);
-    str(po, 'wnid', w);
-    str(po, 'label', w);
-    num(po, 'prob', w);
-  });
+  checkTop(o, where);
   const t = obj(o.timingsMs, `${where}.timingsMs`);
   for (const k of ['load', 'preprocess', 'inference']) num(t, k, `${where}.timingsMs`);
   return o as unknown as ClassificationData;

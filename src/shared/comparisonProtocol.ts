@@ -11,7 +11,7 @@ import { defineProtocol } from './channel';
 import { checkModule, type ViewModule } from './moduleView';
 import type { ToleranceRule, UnpairedRecord } from './tolerance';
 import {
-  ProtocolError, arr, bool, int, num, numberRecord, numbers, obj, oneOf, str, strings, typed, type Obj,
+  ProtocolError, arr, bool, int, num, numberRecord, numbers, obj, oneOf, str, strings, typed,
 } from './validate';
 
 /** A tensor's summary (one side of one record). */

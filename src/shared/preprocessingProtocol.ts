@@ -6,7 +6,7 @@
  * none. Comparing the same image again is pushed.
  */
 import { resultPageProtocol } from './resultProtocol';
-import type { ClassificationPrediction } from './classificationProtocol';
+import { checkTop, type ClassificationPrediction } from './classificationProtocol';
 import { arr, bool, fail, int, num, obj, oneOf, str, type Obj } from './validate';
 
 /** An image made in the engine: a PNG data: URI and its size in pixels. */
@@ -120,15 +120,7 @@ function side(v: unknown, where: string): void {
   size(o.decoded, `${where}.decoded`);
   size(o.resized, `${where}.resized`);
   png(o.crop, `${where}.crop`);
-  if (o.top === null) return;
-  arr(o, 'top', where).forEach((p, i) => {
-    const w = `${where}.top[${i}]`;
-    const po = obj(p, w);
-    int(po, 'index', w);
-    str(po, 'wnid', w);
-    str(po, 'label', w);
-    num(po, 'prob', w);
-  });
+  if (o.top !== null) checkTop(o, where);
 }
 
 /** The checks of a PreprocessingData (also what the host validates before restoring it after a reload). */

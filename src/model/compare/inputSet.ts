@@ -180,9 +180,3 @@ export class InputSet {
     return { tensor, source: this.spec.kind === 'batch' ? `${this.spec.file}:input[${i}]` : `${this.spec.files[i]} (${this.spec.preset})` };
   }
 }
-
-/** A single image of the set, for messages ("image 3 (cat.jpg)"). */
-export function describeImage(set: { readonly names: readonly string[] }, i: number): string {
-  return `image ${i} (${set.names[i]})`;
-}
-

@@ -44,8 +44,6 @@ export interface PairSums {
   readonly scanPass?: boolean;
 }
 
-export const EMPTY_SIDE: SideSums = { finite: 0, sum: 0, sumSq: 0, min: Infinity, max: -Infinity, nan: 0, inf: 0 };
-
 function addSides(parts: readonly SideSums[]): SideSums {
   let finite = 0, sum = 0, sumSq = 0, min = Infinity, max = -Infinity, nan = 0, inf = 0;
   for (const s of parts) {

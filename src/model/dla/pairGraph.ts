@@ -102,7 +102,6 @@ const T = onnx.TensorProto.DataType;
 
 const intsAttr = (name: string, v: readonly number[]): Attr => ({ name, type: A.INTS, ints: [...v] });
 const intAttr = (name: string, v: number): Attr => ({ name, type: A.INT, i: v });
-const range = (from: number, to: number): number[] => Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
 
 /** The reduction nodes. Opset 18 moved every reduction's axes from an attribute to an input. */
 class Reductions {

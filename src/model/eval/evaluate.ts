@@ -10,7 +10,7 @@ import type { PreprocessPreset } from '../run/presets';
 import type { ProviderSetting } from '../run/session';
 import type { Dataset, LabelledImage } from './dataset';
 import { InferencePool, PreprocessPool, describeDevice, parseDevices, type Preprocessed } from './pools';
-import { PredictionsWriter, readPredictions, type Line, type RunHeader } from './predictionsFile';
+import { PredictionsWriter, readPredictions, type RunHeader } from './predictionsFile';
 import { Tally, meanAbsDiff, score, type FailedImage, type ImageRecord, type Totals } from './scoring';
 
 /**

@@ -25,8 +25,6 @@ import type { RgbImage } from './decodeImage';
 
 export type OpenCvInterpolation = 'nearest' | 'linear' | 'cubic';
 
-export const OPENCV_INTERPOLATIONS: readonly OpenCvInterpolation[] = ['nearest', 'linear', 'cubic'];
-
 const COEF_BITS = 11;
 const COEF_SCALE = 1 << COEF_BITS;
 const CN = 3;

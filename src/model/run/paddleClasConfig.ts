@@ -15,6 +15,7 @@ import { FormatError } from '../errors';
 import { describe, IMAGENET_MEAN, IMAGENET_STD, type CropStep, type NormalizeStep, type PreprocessPreset, type ResizeStep } from './presets';
 import type { OpenCvInterpolation } from './opencvResize';
 import type { PillowFilter } from './presets';
+import { PILLOW_FILTERS } from './resample';
 import { parseYamlSubset, type YamlValue } from './yamlSubset';
 
 export const PADDLECLAS_OPS = ['DecodeImage', 'ResizeImage', 'CropImage', 'NormalizeImage', 'ToCHWImage'] as const;
@@ -209,11 +210,10 @@ export function paddleClasPreset(doc: YamlValue, file: string, name = 'paddlecla
 
   function pillowFilter(v: YamlValue | undefined, i: number): PillowFilter {
     if (v === undefined || v === null) return 'bilinear';
-    const names: PillowFilter[] = ['nearest', 'bilinear', 'bicubic', 'box', 'hamming', 'lanczos'];
     // Pillow's constants: NEAREST 0, LANCZOS 1, BILINEAR 2, BICUBIC 3, BOX 4, HAMMING 5.
     const byFlag: Record<number, PillowFilter> = { 0: 'nearest', 1: 'lanczos', 2: 'bilinear', 3: 'bicubic', 4: 'box', 5: 'hamming' };
-    const f = typeof v === 'string' ? names.find((n) => n === v.toLowerCase()) : typeof v === 'number' ? byFlag[v] : undefined;
-    if (!f) return fail(i, `interpolation ${describe(v)} with backend pil is not reproduced (expected one of ${names.join(', ')}; 'random' is not deterministic).`);
+    const f = typeof v === 'string' ? PILLOW_FILTERS.find((n) => n === v.toLowerCase()) : typeof v === 'number' ? byFlag[v] : undefined;
+    if (!f) return fail(i, `interpolation ${describe(v)} with backend pil is not reproduced (expected one of ${PILLOW_FILTERS.join(', ')}; 'random' is not deterministic).`);
     return f;
   }
 

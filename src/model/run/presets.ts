@@ -6,7 +6,7 @@
  */
 import { UsageError } from '../errors';
 import type { OpenCvInterpolation } from './opencvResize';
-import type { Interpolation as PillowFilter } from './resample';
+import { PILLOW_FILTERS, type Interpolation as PillowFilter } from './resample';
 
 export type { PillowFilter };
 
@@ -119,8 +119,6 @@ export interface TimmPretrainedCfg {
   readonly [key: string]: unknown;
 }
 
-const TIMM_INTERPOLATIONS: readonly PillowFilter[] = ['nearest', 'bilinear', 'bicubic', 'box', 'hamming', 'lanczos'];
-
 /**
  * timm's eval transform for a model's pretrained_cfg, as `resolve_data_config(pretrained_cfg=cfg)`
  * then `create_transform(**config)` build it (timm/data/config.py, transforms_factory.py):
@@ -149,9 +147,9 @@ export function presetFromTimmPretrainedCfg(cfg: TimmPretrainedCfg, name = 'timm
   }
   const [, height, width] = inputSize as number[];
   const interpolation = cfg.interpolation || 'bicubic';
-  if (typeof interpolation !== 'string' || !(TIMM_INTERPOLATIONS as readonly string[]).includes(interpolation)) {
+  if (typeof interpolation !== 'string' || !(PILLOW_FILTERS as readonly string[]).includes(interpolation)) {
     throw new UsageError(
-      `${where}: 'interpolation' ${describe(cfg.interpolation)} is not one timm's eval transform accepts; expected one of ${TIMM_INTERPOLATIONS.join(', ')}.`,
+      `${where}: 'interpolation' ${describe(cfg.interpolation)} is not one timm's eval transform accepts; expected one of ${PILLOW_FILTERS.join(', ')}.`,
     );
   }
   const cropPct = cfg.crop_pct || 0.875;
