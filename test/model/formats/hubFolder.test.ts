@@ -8,6 +8,7 @@ import { readCheckpoint, readCheckpointAsync } from '../../../src/model/formats/
 import { inspectCheckpoint } from '../../../src/model/inspect';
 import { loadModel } from '../../../src/model/run/loadModel';
 import { referencePath } from '../../helpers/reference';
+import { expectFormatError } from '../../helpers/formatError';
 
 /**
  * timm's hub folder: config.json beside model.safetensors or pytorch_model.bin. The config is what
@@ -53,14 +54,7 @@ function withCfg(patch: Record<string, unknown>): unknown {
   return { ...CONFIG, pretrained_cfg: { ...CONFIG.pretrained_cfg, ...patch } };
 }
 
-function expectFormatError(fn: () => unknown, pattern: RegExp, file?: string): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof FormatError, `expected a FormatError, got ${String(e)}`);
-    assert.match(e.message, pattern);
-    if (file) assert.ok(e.message.startsWith(`${file}: `), `names ${file}: ${e.message}`);
-    return true;
-  });
-}
+const expectHubError = (fn: () => unknown, pattern: RegExp, file?: string): FormatError => expectFormatError(fn, pattern, { file });
 
 describe('timm hub folder', () => {
   it('opens as a checkpoint from the folder or its config.json, carrying the parsed config', async () => {
@@ -137,20 +131,20 @@ describe('timm hub folder', () => {
   for (const [name, config, pattern] of badConfigs) {
     it(`refuses a config.json with ${name}, naming the file and the field`, () => {
       const dir = hubFolder(config);
-      expectFormatError(() => readCheckpoint(dir), pattern, path.join(dir, 'config.json'));
+      expectHubError(() => readCheckpoint(dir), pattern, path.join(dir, 'config.json'));
     });
   }
 
   it('says what is missing from a folder that is not a hub folder', () => {
     const empty = path.join(root, 'empty');
     fs.mkdirSync(empty);
-    expectFormatError(() => readCheckpoint(empty), /read as a timm hub folder .* but this one has no config\.json/, empty);
+    expectHubError(() => readCheckpoint(empty), /read as a timm hub folder .* but this one has no config\.json/, empty);
     const noWeights = hubFolder(CONFIG, {});
     fs.writeFileSync(path.join(noWeights, 'model.safetensors.index.json'), '{}');
-    expectFormatError(() => readCheckpoint(noWeights), /no weights file: expected one of model\.safetensors, pytorch_model\.bin.*sharded index/, noWeights);
+    expectHubError(() => readCheckpoint(noWeights), /no weights file: expected one of model\.safetensors, pytorch_model\.bin.*sharded index/, noWeights);
   });
 
   it('passes the weights key on to the weights file (which has no wrappers here)', () => {
-    expectFormatError(() => readCheckpoint(hubFolder(CONFIG), { weightsKey: 'state_dict' }), /safetensors file holds its 290 tensors at the top level/);
+    expectHubError(() => readCheckpoint(hubFolder(CONFIG), { weightsKey: 'state_dict' }), /safetensors file holds its 290 tensors at the top level/);
   });
 });

@@ -7,6 +7,7 @@ import { pthReader, readPth } from '../../../src/model/formats/pth';
 import { readCheckpointBytes } from '../../../src/model/formats/registry';
 import type { TensorData } from '../../../src/model/tensor';
 import { PickleWriter, bytesOf, legacyTorchFile, sysInfoPickle, writeStateDict, writeTensor, type LegacyStorage, type TensorRef } from './fixtures';
+import { expectFormatError } from '../../helpers/formatError';
 
 /**
  * The legacy torch.save layout, built byte by byte so each field can be made wrong on its own.
@@ -27,18 +28,8 @@ function mainPickle(tensors: readonly (readonly [string, TensorRef])[], protocol
   return writeStateDict(new PickleWriter().proto(protocol), tensors).stop().finish();
 }
 
-function expectError(bytes: Uint8Array, pattern: RegExp, file = 'old.pth'): FormatError {
-  try {
-    readPth(bytes, file);
-  } catch (e) {
-    assert.ok(e instanceof FormatError, `expected a FormatError, got ${String(e)}`);
-    assert.match(e.message, pattern);
-    assert.ok(e.message.startsWith(`${file}: `), 'names the file');
-    assert.ok(e.offset !== undefined && e.offset >= 0 && e.offset <= bytes.length, `names an offset in the file: ${e.message}`);
-    return e;
-  }
-  return assert.fail('expected an error');
-}
+const expectError = (bytes: Uint8Array, pattern: RegExp, file = 'old.pth'): FormatError =>
+  expectFormatError(() => readPth(bytes, file), pattern, { file, offsetWithin: bytes.length });
 
 describe('legacy torch.save: reading', () => {
   const twoTensors = mainPickle([['a', f32('k1', [2, 3])], ['b', f32('k0', [2])]]);

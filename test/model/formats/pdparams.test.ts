@@ -4,19 +4,14 @@ import { describe, it } from 'node:test';
 import { FormatError } from '../../../src/model/errors';
 import { pdparamsReader, readPdparams } from '../../../src/model/formats/pdparams';
 import { PickleWriter, bytesOf, sentinelPath, writeNumpyArray } from './fixtures';
+import { expectFormatError } from '../../helpers/formatError';
 
 const f4 = (...v: number[]) => bytesOf(new Float32Array(v));
 
 function expectError(bytes: Uint8Array, pattern: RegExp): FormatError {
-  try {
-    readPdparams(bytes, 'bad.pdparams');
-  } catch (e) {
-    assert.ok(e instanceof FormatError, `expected a FormatError, got ${String(e)}`);
-    assert.match(e.message, pattern);
-    assert.match(e.message, /^bad\.pdparams: .*at byte offset \d+/);
-    return e;
-  }
-  return assert.fail('expected an error');
+  const e = expectFormatError(() => readPdparams(bytes, 'bad.pdparams'), pattern, { file: 'bad.pdparams' });
+  assert.match(e.message, /at byte offset \d+/);
+  return e;
 }
 
 /** paddle.save with protocol 2: bytes as _codecs.encode, a split big array, a (name, array) tuple value. */

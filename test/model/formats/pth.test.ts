@@ -6,6 +6,7 @@ import { writeStoredZip } from '../../../src/model/formats/write/zipWriter';
 import { pthReader, readPth } from '../../../src/model/formats/pth';
 import type { TensorData } from '../../../src/model/tensor';
 import { PickleWriter, bytesOf, sentinelPath, torchZip, writeStateDict, writeTensor, type TensorRef } from './fixtures';
+import { expectFormatError } from '../../helpers/formatError';
 
 const floats = (n: number) => Float32Array.from({ length: n }, (_, i) => i);
 const f32 = (key: string, size: number[], extra: Partial<TensorRef> = {}): TensorRef => ({
@@ -16,17 +17,8 @@ function values(d: TensorData): (number | bigint)[] {
   return Array.from(d as ArrayLike<number | bigint>);
 }
 
-function expectError(bytes: Uint8Array, pattern: RegExp, file = 'bad.pth'): FormatError {
-  try {
-    readPth(bytes, file);
-  } catch (e) {
-    assert.ok(e instanceof FormatError, `expected a FormatError, got ${String(e)}`);
-    assert.match(e.message, pattern);
-    assert.ok(e.message.startsWith(`${file}: `), 'names the file');
-    return e;
-  }
-  return assert.fail('expected an error');
-}
+const expectError = (bytes: Uint8Array, pattern: RegExp, file = 'bad.pth'): FormatError =>
+  expectFormatError(() => readPth(bytes, file), pattern, { file });
 
 describe('pth reader: training-script wrappers', () => {
   const storages: [string, Uint8Array][] = [['0', bytesOf(floats(6))], ['1', bytesOf(floats(2))]];

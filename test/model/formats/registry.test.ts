@@ -11,6 +11,7 @@ import { detectFormat, readCheckpoint, readCheckpointAsync, readCheckpointBytes 
 import type { FormatId } from '../../../src/model/tensor';
 import { readReference, referencePath } from '../../helpers/reference';
 import { PickleWriter, bytesOf } from './fixtures';
+import { expectFormatError } from '../../helpers/formatError';
 
 /** Which format each reference file is, and how many tensors it holds (dla60.pth is covered elsewhere). */
 const MANIFEST: [string, FormatId, number][] = [
@@ -24,16 +25,7 @@ const MANIFEST: [string, FormatId, number][] = [
   ['probe_preprocessed.npz', 'npz', 9],
 ];
 
-function expectError(fn: () => unknown, pattern: RegExp): FormatError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof FormatError, `expected a FormatError, got ${String(e)}`);
-    assert.match(e.message, pattern);
-    return e;
-  }
-  return assert.fail('expected an error');
-}
+const expectError = (fn: () => unknown, pattern: RegExp): FormatError => expectFormatError(fn, pattern);
 
 describe('format registry', () => {
   for (const [name, format, count] of MANIFEST) {
