@@ -3,6 +3,7 @@
  * them: a JPEG's first APP1 segment (before the first scan) and a PNG's eXIf chunk. Bounds-checked;
  * a malformed container yields "not found", and the pixel decoder (sharp) reports the broken file.
  */
+import { crc32 } from '../formats/crc32';
 
 const SOI = 0xd8;
 const SOS = 0xda;
@@ -39,21 +40,6 @@ export function jpegFirstApp1(bytes: Uint8Array): Uint8Array | undefined {
 }
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-
-let crcTable: Uint32Array | undefined;
-function crc32(bytes: Uint8Array): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = crcTable[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 /**
  * The first eXIf chunk libpng 1.6 would keep: at least 2 bytes, a correct CRC (libpng discards an
