@@ -78,7 +78,7 @@ export function stageTarget(opts: StageOptions): StagedPackage {
   fs.cpSync(path.join(root, 'media'), path.join(stage, 'media'), { recursive: true });
   if (opts.bundleDir) {
     fs.cpSync(opts.bundleDir, path.join(stage, 'dist'), { recursive: true, filter: (src) => !src.endsWith('.map') });
-    for (const bundle of ['extension.js', 'engine.js', 'webview.js', 'report.js']) {
+    for (const bundle of ['extension.js', 'engine.js', 'preprocessWorker.js', 'inferenceWorker.js', 'webview.js', 'report.js']) {
       if (!fs.existsSync(path.join(stage, 'dist', bundle))) throw new Error(`The bundle ${bundle} is missing from ${opts.bundleDir}; build it with esbuild.js --production --outdir.`);
     }
   }

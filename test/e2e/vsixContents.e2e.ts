@@ -168,7 +168,7 @@ for (const target of TARGETS) {
       assert.match(vsixManifest, /Microsoft\.VisualStudio\.Code\.ExtensionKind" Value="workspace"/);
       assert.ok(!files.has('dist/cli.js') && ![...files.keys()].some((f) => f.endsWith('.map') || f.startsWith('src/')), 'no CLI, sourcemaps or sources');
       const js = [...files.keys()].filter((f) => /^dist\/[^/]+\.js$/.test(f)).sort();
-      for (const b of ['dist/extension.js', 'dist/engine.js', 'dist/webview.js', 'dist/report.js']) assert.ok(js.includes(b), `${b} is missing`);
+      for (const b of ['dist/extension.js', 'dist/engine.js', 'dist/preprocessWorker.js', 'dist/inferenceWorker.js', 'dist/webview.js', 'dist/report.js']) assert.ok(js.includes(b), `${b} is missing`);
       bundles.set(target, new Map(js.map((b) => [b, files.get(b)!.crc32])));
     });
 

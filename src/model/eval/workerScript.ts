@@ -9,7 +9,8 @@ import { Worker } from 'worker_threads';
  * from the sources (tests, tsx), it is the .ts file here, loaded through tsx.
  */
 export function startWorker(name: string): Worker {
-  const candidates = [path.join(__dirname, `${name}.js`), path.join(packageRoot(__dirname), 'dist', `${name}.js`)];
+  // Beside the caller first; a Set, as the two are the same file when the caller is in dist/.
+  const candidates = [...new Set([path.join(__dirname, `${name}.js`), path.join(packageRoot(__dirname), 'dist', `${name}.js`)])];
   const bundled = candidates.find((f) => fs.existsSync(f));
   if (bundled) return new Worker(bundled);
   const source = path.join(__dirname, `${name}.ts`);
