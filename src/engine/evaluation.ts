@@ -4,7 +4,7 @@ import { folderDataset, limited, listDataset } from '../model/eval/dataset';
 import { evaluate, type EvalResult } from '../model/eval/evaluate';
 import type { Ranked } from '../model/eval/scoring';
 import { UsageError } from '../model/errors';
-import { resolvePreset } from '../model/run/hubPreset';
+import { hubConfigFile, resolvePreset } from '../model/run/hubPreset';
 import { IMAGENET_CLASSES } from '../model/run/labels';
 import { thumbnail } from '../model/run/thumbnail';
 import type { EvaluationData, RankedClass } from '../shared/evaluationProtocol';
@@ -25,7 +25,10 @@ export async function runEvaluation(p: EvaluateParams, ctx: CallContext<'evaluat
     weights: p.weights, weightsKey: p.weightsKey, dataset, preset, against: p.against, againstPreset, batch: p.batch, provider: p.provider,
     out: p.out, resume: p.resume, onProgress: (q) => ctx.progress(q), isCancelled: ctx.isCancelled,
   });
-  const run = { ...(p.preset ? { preset: p.preset } : {}), ...(p.against ? { against: p.against } : {}), ...(p.againstPreset ? { againstPreset: p.againstPreset } : {}) };
+  // The preset as it can be made again: the one chosen, else a hub folder's config.json (its pretrained_cfg).
+  const hubConfig = p.preset ? undefined : hubConfigFile(p.weights);
+  const runPreset = p.preset ?? (hubConfig ? { preset: 'timm', config: hubConfig } : undefined);
+  const run = { ...(runPreset ? { preset: runPreset } : {}), ...(p.against ? { against: p.against } : {}), ...(p.againstPreset ? { againstPreset: p.againstPreset } : {}) };
   return toEvaluationData(r, p.title, run, dataset.images);
 }
 

@@ -23,10 +23,11 @@ export type { CompareReport, ProviderSetting };
 /**
  * compare's request as it crosses into the engine: the model's CompareRequest without its callbacks
  * (the engine supplies progress and cancellation), with the settings the extension always sends.
+ * No preset: compare's default (a hub folder's own pretrained_cfg, else timm).
  */
 export type CompareParams =
-  Pick<CompareRequest, 'reference' | 'candidate' | 'referenceKey' | 'candidateKey' | 'dump' | 'input' | 'limit'> &
-  Required<Pick<CompareRequest, 'preset' | 'seed' | 'tolerance' | 'provider'>>;
+  Pick<CompareRequest, 'reference' | 'candidate' | 'referenceKey' | 'candidateKey' | 'dump' | 'input' | 'limit' | 'preset'> &
+  Required<Pick<CompareRequest, 'seed' | 'tolerance' | 'provider'>>;
 
 /** A comparison the engine holds on to: the report, the page's view of it, and a handle for its records. */
 export interface ComparisonResult {

@@ -136,7 +136,7 @@ async function runComparison(deps: CompareDeps, args: CompareArgs): Promise<Comp
   const result = await deps.engine.withProgress('DLA: comparing', 'compare', {
     reference: args.reference, candidate: args.candidate, dump: args.dump, input: args.input, seed: args.seed ?? SEED,
     ...(args.limit !== undefined ? { limit: args.limit } : {}),
-    preset: config.preprocessing(), provider, tolerance: { mode: 'scaled-max', tol: config.tolerance() },
+    ...(config.preprocessingChosen() ? { preset: config.preprocessingChosen() } : {}), provider, tolerance: { mode: 'scaled-max', tol: config.tolerance() },
     ...(config.weightsKey() ? { referenceKey: config.weightsKey(), candidateKey: config.weightsKey() } : {}),
   });
   if (!result) return undefined;

@@ -1,4 +1,3 @@
-import * as path from 'path';
 import * as vscode from 'vscode';
 import {
   checkEvaluation, evaluationProtocol, type EvaluationData, type EvaluationProtocol, type EvaluationRequest,
@@ -41,8 +40,8 @@ async function openDisagreement(data: EvaluationData, i: number, log: Log): Prom
     return `Comparing the two checkpoints on ${d.image}.`;
   }
   if (run.againstPreset) {
-    // A hub folder's own preset is its config.json's pretrained_cfg, which Compare Preprocessing reads as a timm config.
-    const a = run.preset ?? (data.preset.startsWith('hub:') ? { preset: 'timm', config: path.join(data.weights, 'config.json') } : { preset: data.preset });
+    // run.preset names a hub folder's config.json when its pretrained_cfg was the preset (engine/evaluation.ts).
+    const a = run.preset ?? { preset: data.preset };
     await vscode.commands.executeCommand('dlaLens.comparePreprocessing', { image: d.file, a, b: run.againstPreset, checkpoint: data.weights });
     return `Comparing the two preprocessings of ${d.image}.`;
   }

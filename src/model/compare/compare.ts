@@ -6,6 +6,7 @@ import { UsageError } from '../errors';
 import { forwardTaps } from '../run/forward';
 import { inputFromArrays, type ModelInput } from '../run/inputSource';
 import { dlaReadOptions, loadModel, type LoadedModel } from '../run/loadModel';
+import { hubConfigFile } from '../run/hubPreset';
 import type { ProviderSetting } from '../run/session';
 import type { Checkpoint, Tensor } from '../tensor';
 import { diagnose } from './diagnose';
@@ -17,7 +18,6 @@ import { DEFAULT_TOLERANCE } from './metrics';
 import { inputSpecFor, resolveInputSpec, type InputSpec } from './inputSpec';
 import { InputSet, inputSetFor, type InputSetSpec } from './inputSet';
 import { compareBatch, type BatchCandidate } from './batchCompare';
-import { hubTarget } from '../formats/hubFolder';
 import { DumpStream } from './dumpStream';
 import {
   DumpRecords, ModelRecords, OnnxRecords, candidateModel as asCandidate, dumpRecords, setSources, sideDescription, type ComparisonSources,
@@ -265,7 +265,7 @@ export async function compare(req: CompareRequest): Promise<Comparison> {
  */
 function presetConfigOf(req: CompareRequest): string | undefined {
   if (req.presetConfig !== undefined || req.preset !== undefined) return req.presetConfig;
-  return hubTarget(req.reference)?.configFile;
+  return hubConfigFile(req.reference);
 }
 
 function inputSetOf(req: CompareRequest): InputSetSpec | undefined {

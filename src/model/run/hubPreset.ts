@@ -13,6 +13,15 @@ export function resolvePreset(name: string | undefined, configFile: string | und
   return hubPreset(checkpoint) ?? loadPreset(undefined, undefined);
 }
 
+/**
+ * The config.json whose pretrained_cfg is the default preset of `checkpoint` (a timm hub folder or
+ * its config.json), or undefined for any other checkpoint: what a run records to make the same
+ * preset again (`--preset-config` takes it).
+ */
+export function hubConfigFile(checkpoint: string): string | undefined {
+  return hubTarget(checkpoint)?.configFile;
+}
+
 /** The hub folder's own preset, or undefined when `checkpoint` is not a hub folder (or its config.json). */
 export function hubPreset(checkpoint: string): PreprocessPreset | undefined {
   const target = hubTarget(checkpoint);

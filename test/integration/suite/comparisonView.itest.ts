@@ -99,4 +99,34 @@ describe('Comparison view', function () {
     assert.ok(api.progress().some((p) => /Comparing images 1-3 of 3 in one graph/.test(p)), api.progress().slice(-5).join(' | '));
     await until('a layout from the webview', () => api.renders().slice(before).find((r) => r.what === 'layout'));
   });
+
+  it('Compare Checkpoints of a timm hub folder: its pretrained_cfg unless dlaLens.preprocessing is set', async () => {
+    const api = await activeApi();
+    const hub = workspaceFile('itest-hub');
+    fs.mkdirSync(hub.fsPath, { recursive: true });
+    fs.copyFileSync(workspaceFile('dla46_c.pth').fsPath, workspaceFile('itest-hub', 'pytorch_model.bin').fsPath);
+    fs.writeFileSync(workspaceFile('itest-hub', 'config.json').fsPath, JSON.stringify({
+      architecture: 'dla46_c', num_classes: 1000,
+      pretrained_cfg: { input_size: [3, 224, 224], interpolation: 'bicubic', crop_pct: 0.95, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] },
+    }));
+    const settings = vscode.workspace.getConfiguration('dlaLens');
+    const compareHub = async (): Promise<string | undefined> => {
+      api.clearLastError();
+      await vscode.commands.executeCommand('dlaLens.compareCheckpoints', {
+        reference: hub.fsPath, candidate: workspaceFile('dla46_c.pdparams').fsPath, input: workspaceFile('probe.png').fsPath,
+      });
+      assert.strictEqual(api.lastError(), undefined, api.lastError()?.message);
+      const spec = api.activeReport()?.inputSpec;
+      assert.strictEqual(spec?.kind, 'image');
+      return spec.kind === 'image' ? spec.presetConfig : undefined;
+    };
+    try {
+      await settings.update('preprocessing', undefined, vscode.ConfigurationTarget.Workspace);
+      assert.strictEqual(await compareHub(), workspaceFile('itest-hub', 'config.json').fsPath, 'the setting at its default: the folder\'s own cfg');
+      await settings.update('preprocessing', 'timm', vscode.ConfigurationTarget.Workspace);
+      assert.strictEqual(await compareHub(), undefined, 'the setting chosen: that preset');
+    } finally {
+      await settings.update('preprocessing', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
 });
