@@ -138,7 +138,7 @@ export class Engine implements Operations {
     let model: LoadedModel | undefined;
     if (p.checkpoint) {
       ctx.progress(`Reading ${path.basename(p.checkpoint)}`);
-      model = loadModel(p.checkpoint);
+      model = loadModel(p.checkpoint, { weightsKey: p.weightsKey });
       await throwIfCancelled(ctx.isCancelled, 'Compare Preprocessing');
     }
     ctx.progress(`${presetA.name} vs ${presetB.name} on ${path.basename(p.image)}${model ? `, classified by ${model.variant.name}` : ''}`);

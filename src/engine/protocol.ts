@@ -75,7 +75,7 @@ export interface EngineMethods {
    * top-5s. Progress is the step being run.
    */
   comparePreprocessing: {
-    params: { image: string; a: PresetChoice; b: PresetChoice; checkpoint?: string; provider: ProviderSetting };
+    params: { image: string; a: PresetChoice; b: PresetChoice; checkpoint?: string; weightsKey?: string; provider: ProviderSetting };
     result: PreprocessingData; progress: string;
   };
   /** DLA: Evaluate on Labelled Images (dla-lens eval); progress is the count, rate and ETA. */

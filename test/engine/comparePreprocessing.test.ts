@@ -17,6 +17,7 @@ import { comparePreprocessing } from '../../src/model/run/comparePreprocessing';
 import { loadModel } from '../../src/model/run/loadModel';
 import { presetByName } from '../../src/model/run/presets';
 import type { PngImage } from '../../src/shared/preprocessingProtocol';
+import { skipWithoutTorch, writeTrainingCheckpoint } from '../helpers/python';
 import { readReference, referencePath } from '../helpers/reference';
 
 const WORKER = path.resolve(__dirname, '..', '..', 'src', 'engine', 'worker.ts');
@@ -127,6 +128,22 @@ describe('the engine compares preprocessing', { timeout: 300_000 }, () => {
     assert.deepEqual(d.model!.rankDiffers, differs);
     assert.equal(d.model!.top1Differs, true);
     assert.deepEqual(d.b.top!.map((p) => p.index), direct.b.top!.map((p) => p.index));
+  });
+
+  test('a training checkpoint: the weights key picks the dict both top-5s come from', { skip: skipWithoutTorch() }, async () => {
+    const image = referencePath('probe.png');
+    const train = path.join(tmp, 'train.pth');
+    writeTrainingCheckpoint(train, referencePath('dla46_c.pth'), 0.5);
+    const call = (weightsKey?: string) => engine.call('comparePreprocessing', {
+      image, a: { preset: 'timm' }, b: { preset: 'paddle' }, checkpoint: train, provider: 'cpu', ...(weightsKey ? { weightsKey } : {}),
+    });
+    const plain = await call('state_dict');
+    const ema = await call('state_dict_ema');
+    const direct = await comparePreprocessing(new Uint8Array(fs.readFileSync(image)), image, presetByName('timm'), presetByName('paddle'), {
+      model: loadModel(train, { weightsKey: 'state_dict_ema' }), k: 5, provider: 'cpu',
+    });
+    assert.deepEqual(ema.a.top!.map((p) => p.prob), direct.a.top!.map((p) => p.prob), 'the EMA dict\'s top-5');
+    assert.notDeepEqual(plain.a.top!.map((p) => p.prob), ema.a.top!.map((p) => p.prob), 'the head halved changes the probabilities');
   });
 
   test('a bad config file or a missing image is answered with a sentence naming it', async () => {

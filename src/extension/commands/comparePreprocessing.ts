@@ -54,7 +54,8 @@ export async function comparePreprocessing(deps: ComparePreprocessingDeps, arg?:
   if (checkpoint === undefined) return undefined;
 
   const provider = config.executionProvider();
-  const params = { image, a, b, provider, ...(checkpoint ? { checkpoint } : {}) };
+  const weightsKey = config.weightsKey();
+  const params = { image, a, b, provider, ...(checkpoint ? { checkpoint, ...(weightsKey ? { weightsKey } : {}) } : {}) };
   const d = await deps.log.time(`Compare preprocessing of ${image}: ${describe(a)} vs ${describe(b)}${checkpoint ? ` with ${checkpoint} (provider ${provider})` : ''}`,
     () => deps.engine.withProgress(`DLA: comparing preprocessing of ${path.basename(image)}`, 'comparePreprocessing', params));
   if (!d) return undefined;
