@@ -67,6 +67,11 @@ export class EngineClient {
 
   constructor(private readonly options: EngineClientOptions) {}
 
+  /** Whether an engine process runs now (a call would not have to start one). */
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.connected;
+  }
+
   /** The engine process id, while one runs (tests use it to kill the engine). */
   get pid(): number | undefined {
     return this.child?.pid;
@@ -86,6 +91,16 @@ export class EngineClient {
     });
   }
 
+  /**
+   * Lets the engine drop what it holds (a comparison, a checkpoint's tensors). Only a running engine
+   * holds anything, so none is started for it; with `generation`, only the process that made it
+   * (a handle means nothing to a later one). Failures are of no interest: resolves either way.
+   */
+  async release<M extends 'releaseComparison' | 'releaseCheckpoint'>(method: M, params: ParamsOf<M>, generation?: number): Promise<void> {
+    if (this.disposed || !this.running || (generation !== undefined && generation !== this.generation)) return;
+    await this.call(method, params).then(() => undefined, () => undefined);
+  }
+
   /** Stops the engine; calls in flight are rejected. */
   async dispose(): Promise<void> {
     this.disposed = true;
@@ -103,7 +118,7 @@ export class EngineClient {
   }
 
   private ensureStarted(): ChildProcess {
-    if (this.child && this.child.exitCode === null && this.child.connected) return this.child;
+    if (this.child && this.running) return this.child;
     const child = fork(this.options.entry, [], {
       serialization: 'advanced',
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

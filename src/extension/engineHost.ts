@@ -32,6 +32,14 @@ export class EngineHost extends Disposable {
   }
 
   /**
+   * Lets the engine drop what it holds for a closed view, fire and forget. Only a running engine
+   * holds anything, so none is started for it; with `generation`, only the process that made it.
+   */
+  release<M extends 'releaseComparison' | 'releaseCheckpoint'>(method: M, params: ParamsOf<M>, generation?: number): void {
+    void this.client.release(method, params, generation);
+  }
+
+  /**
    * A long call under a cancellable progress notification: the engine's progress lines become the
    * notification's message (and log lines), Cancel is sent to the engine. Resolves to undefined
    * when the user cancelled.

@@ -136,6 +136,11 @@ describe('the engine process', { timeout: 300_000 }, () => {
     });
     await assert.rejects(running, (e: Error) => e instanceof EngineCrashedError && /was killed \(SIGKILL\) while running compare/.test(e.message));
     assert.equal(crashes.length, 1);
+    // What the dead process held is gone with it: a release starts no new process for it.
+    assert.equal(e2.running, false);
+    await e2.release('releaseCheckpoint', { file: referencePath('dla46_c.safetensors') });
+    assert.equal(e2.running, false, 'a release started no engine');
+    assert.equal(e2.generation, generation);
     const data = await e2.call('inspectCheckpoint', { file: referencePath('dla46_c.safetensors') });
     assert.equal(data.variant, 'dla46_c');
     assert.notEqual(e2.pid, first);

@@ -20,7 +20,7 @@ class CheckpointDocument implements vscode.CustomDocument {
 
   dispose(): void {
     // The engine keeps the tensors read for hover stats until the document closes.
-    if (this.uri.scheme === 'file') void this.engine.call('releaseCheckpoint', { file: this.uri.fsPath }).catch(() => undefined);
+    if (this.uri.scheme === 'file') this.engine.release('releaseCheckpoint', { file: this.uri.fsPath });
   }
 }
 

@@ -117,9 +117,7 @@ export class ComparisonPanel extends Disposable {
   override dispose(): void {
     ComparisonPanel.panels.delete(this);
     const handle = this.result.handle;
-    if (handle !== undefined && this.generation === this.deps.engine.client.generation) {
-      void this.deps.engine.call('releaseComparison', { handle }).catch(() => undefined);
-    }
+    if (handle !== undefined) this.deps.engine.release('releaseComparison', { handle }, this.generation);
     super.dispose();
     this.panel.dispose();
   }
