@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as os from 'os';
-import { CancelledError, type CancelCheck } from '../cancel';
+import type { CancelCheck } from '../cancel';
 import { buildFastGraph } from '../dla/onnxGraph';
 import { UsageError } from '../errors';
 import { IMAGENET_CLASSES } from '../run/labels';
@@ -197,10 +197,13 @@ export async function evaluate(req: EvalRequest): Promise<EvalResult> {
         const elapsed = (performance.now() - tLoop) / 1000;
         const rate = evaluated / elapsed;
         const done = tally.count + failed.length;
-        req.onProgress?.({ done, total: req.dataset.images.length, imagesPerSecond: rate, etaSeconds: rate > 0 ? (req.dataset.images.length - done) / rate : undefined, top1: tally.result().top1 });
+        req.onProgress?.({ done, total: req.dataset.images.length, imagesPerSecond: rate, etaSeconds: rate > 0 ? (req.dataset.images.length - done) / rate : undefined, top1: tally.top1 });
       }, timing);
       running.push(job);
-      void job.finally(() => running.splice(running.indexOf(job), 1));
+      // Off the list once settled; a rejection is handled by the race above or Promise.all below,
+      // so this chain must not leave one unhandled (Node would end the process on it).
+      const drop = (): void => { running.splice(running.indexOf(job), 1); };
+      job.then(drop, drop);
     }
     await Promise.all(running);
   } finally {
@@ -265,4 +268,3 @@ function classCount(m: LoadedModel): number {
   return m.variant.numClasses;
 }
 
-export { CancelledError };

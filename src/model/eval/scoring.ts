@@ -142,6 +142,11 @@ export class Tally {
     return this.a.n;
   }
 
+  /** Top-1 so far, without building the totals (progress asks after every batch). */
+  get top1(): number {
+    return this.a.n ? this.a.c1 / this.a.n : 0;
+  }
+
   add(r: ImageRecord): void {
     const top1 = add(this.a, r, r.label);
     let pc = this.perClass.get(r.label);

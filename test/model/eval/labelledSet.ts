@@ -27,6 +27,12 @@ export interface DrawnImage {
 
 const MARGIN = 0.05; // in logits; batched and unbatched logits differ by ~1e-5
 
+/** Whether a top-1 leads its second by the margin, so that batching (or another CPU's kernels) cannot change it. */
+export function clearTop1(logits: Float32Array): boolean {
+  const sorted = [...logits].sort((a, b) => b - a);
+  return sorted[0] - sorted[1] >= MARGIN;
+}
+
 /** Draws images until `count` are kept, in `dir/flat/`; returns them labelled with the model's top-1. */
 export async function drawLabelledImages(dir: string, count: number, model: LoadedModel, preset: PreprocessPreset, seed = 1): Promise<DrawnImage[]> {
   const flat = path.join(dir, 'flat');
@@ -39,8 +45,7 @@ export async function drawLabelledImages(dir: string, count: number, model: Load
     const bytes = await drawImage(s, 160 + (s * 37) % 340, 120 + (s * 53) % 260, format);
     fs.writeFileSync(file, bytes);
     const c = await classify(model, (await preprocessImage(new Uint8Array(bytes), file, preset)).input, 5, 'cpu');
-    const sorted = [...c.logits].sort((a, b) => b - a);
-    if (sorted[0] - sorted[1] < MARGIN) {
+    if (!clearTop1(c.logits)) {
       fs.rmSync(file);
       continue;
     }
