@@ -34,7 +34,10 @@ import { probeCrops } from './probeCrops';
  * a max |a-b| is float32's a - b, within 2^-24 of the exact difference (2^-22 allowed); a sum is
  * float32 along a row of at most 224 values, then float64, so within 224 * 2^-24 = 1.3e-5 of the
  * sum of the magnitudes (SUMS = 2e-5 allowed, also for 1 - cosine, which the graph derives from
- * such sums without cancellation).
+ * such sums without cancellation). These margins assume that onnxruntime computes each image of a
+ * batch exactly as it computes the image alone: its CPU convolutions and GEMMs split work between
+ * threads by rows, columns and images, never inside one sum. Measured bit-identical on the AVX2
+ * machine (max|ref| equal, max |a-b| within 2^-24); not yet measured on AVX-512.
  */
 const SUMS = 2e-5;
 
@@ -209,7 +212,6 @@ describe('comparing on many inputs, both sides models: the pair graph', () => {
       // An edited tolerance is the shared rule applied to this image's own figures.
       const loose = verdictsFor(one, { mode: 'scaled-max', tol: 0.05 });
       assert.equal(loose.first, one.layers.find((l) => !passes(l, { mode: 'scaled-max', tol: 0.05 }))?.name ?? null);
-      assert.equal(one.diagnosis.length === 0 || i === report.batch!.focus, true);
     }
     // The detail pane shows the batch's worst image at a record, or the image picked.
     const l = report.layers.find((x) => x.name === report.firstDivergence)!;
@@ -338,6 +340,11 @@ describe('comparing on many inputs against a dump: images with planted differenc
     // The diagnosis runs on the worst image at the first divergence, and names the BGR input.
     assert.equal(b.focus, 7);
     assert.equal(report.diagnosis[0].cause, 'bgr-input');
+    // The page shows that diagnosis on image 7 alone; any other image says where it was computed.
+    const data = checkComparisonData(JSON.parse(JSON.stringify(toComparisonData(report, 't', true, 'k'))), 'data');
+    assert.equal(imageData(data, 7).diagnosis[0]?.cause, 'bgr-input');
+    assert.deepEqual(imageData(data, 3).diagnosis, []);
+    assert.ok(imageData(data, 3).notes.some((n) => /computed on image 7/.test(n)));
     // Image 11 is clean up to level2 and off at level3 by 1% of its values. (The dump came from a
     // graph tapping 9 records, BatchNorm folded: clean records agree to float32 noise, within the rule.)
     const im11 = layer('level3').batch!.images[11];

@@ -155,13 +155,17 @@ describe('an ONNX export as the candidate', { skip: skipWithoutTorch() }, () => 
       const { report: alone } = await compare({ reference: referencePath('dla46_c.pth'), candidate: exported('eps.onnx'), input: one, provider: 'cpu', local: false, diagnose: false });
       assert.equal(report.batch!.firstDivergence[i], alone.firstDivergence, `image ${i}`);
       assert.ok(alone.firstDivergence?.startsWith('level3.tree2.'));
+      const lastStrict = alone.layers.findIndex((l) => l.name === 'level3');
+      assert.ok(lastStrict > 0);
       alone.layers.forEach((l, k) => {
         const im = report.layers[k].batch!.images[i];
         assert.equal(report.layers[k].name, l.name);
         // The export runs unoptimised in both; the reference runs unoptimised in the pair graph and
-        // optimised alone: two correct float32 runs, within 1e-4 of max(1, max|ref|) of each other up
-        // to these layers (README, Accuracy), on top of float32's a - b (2^-24 relative).
-        const margin = 2 ** -22 * l.diff.maxAbs + 1e-4 * Math.max(1, l.reference.absMax);
+        // optimised alone: two correct float32 runs, each within the criterion of timm's (1e-4 of
+        // max(1, max|ref|) up to level3, 1e-3 after: README, Accuracy), on top of float32's a - b
+        // (2^-24 relative).
+        const tol = k <= lastStrict ? 1e-4 : 1e-3;
+        const margin = 2 ** -22 * l.diff.maxAbs + tol * Math.max(1, l.reference.absMax);
         assert.ok(Math.abs(im.diff.maxAbs - l.diff.maxAbs) <= margin, `${l.name} image ${i}: ${im.diff.maxAbs} vs ${l.diff.maxAbs}`);
         if (Math.abs(l.diff.maxAbs - l.diff.bound) > margin) assert.equal(im.diff.pass, l.diff.pass, `${l.name} image ${i}`);
       });
