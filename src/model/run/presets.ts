@@ -207,8 +207,36 @@ function pyRound(x: number): number {
   return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
+const DESCRIBE_CHARS = 60;
+
+/**
+ * A value from a config file as short JSON-like text for messages ("[0.5, 0.5]", "\"cubic-ish\""),
+ * cut at 60 characters. Written out only that far: a YAML value made of aliases to aliases is a
+ * few hundred bytes of file and, printed whole, more text than memory holds.
+ */
 export function describe(v: unknown): string {
   if (v === undefined) return 'nothing';
-  const s = JSON.stringify(v);
-  return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
+  let out = '';
+  const emit = (t: string): boolean => {
+    out += t;
+    return out.length <= DESCRIBE_CHARS;
+  };
+  const walk = (x: unknown): boolean => {
+    if (Array.isArray(x)) {
+      if (!emit('[')) return false;
+      for (let i = 0; i < x.length; i++) if ((i > 0 && !emit(',')) || !walk(x[i])) return false;
+      return emit(']');
+    }
+    if (x !== null && typeof x === 'object') {
+      if (!emit('{')) return false;
+      let first = true;
+      for (const [k, y] of Object.entries(x)) {
+        if ((!first && !emit(',')) || !emit(`${JSON.stringify(k)}:`) || !walk(y)) return false;
+        first = false;
+      }
+      return emit('}');
+    }
+    return emit(typeof x === 'string' ? JSON.stringify(x) : JSON.stringify(x) ?? String(x));
+  };
+  return walk(v) ? out : `${out.slice(0, DESCRIBE_CHARS - 3)}...`;
 }

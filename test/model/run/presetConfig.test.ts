@@ -220,6 +220,16 @@ test('PaddleClas ops and parameters not reproduced are refused, each with a sent
   }
 });
 
+test('a YAML of aliases to aliases (a billion laughs) is refused with a short message, not printed whole', { timeout: 20_000 }, () => {
+  // Each level is ten aliases of the one before: 1 KB of YAML, 10^10 values written out.
+  const levels = Array.from({ length: 10 }, (_, i) => i === 0 ? 'l0: &l0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]' : `l${i}: &l${i} [${Array(10).fill(`*l${i - 1}`).join(', ')}]`);
+  const ops = ['DecodeImage: {to_rgb: *l9}', 'ResizeImage: {resize_short: 256}', 'CropImage: {size: 224}', "NormalizeImage: {scale: 0.00392156862745098, order: ''}", 'ToCHWImage:'];
+  const text = `${levels.join('\n')}\nInfer:\n  transforms:\n${ops.map((o) => `    - ${o}\n`).join('')}`;
+  assert.ok(text.length < 1500);
+  assert.throws(() => paddleClasPreset(parseYamlSubset(text, 'bomb.yaml'), 'bomb.yaml'),
+    (e: Error) => e instanceof FormatError && e.message.startsWith('bomb.yaml: ') && /to_rgb/.test(e.message) && e.message.length < 400);
+});
+
 // --- timm pretrained_cfg -------------------------------------------------------------------------
 
 test("timm pretrained_cfg: DLA's cfg is the built-in timm preset; timm's eval rules and defaults", () => {
