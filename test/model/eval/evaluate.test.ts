@@ -26,12 +26,17 @@ import { clearTop1, drawLabelledImages, relabel, writeImageFolder, writeList, ty
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dla-eval-'));
 const timm = presetByName('timm');
 const N = 24;
+const SECOND = [1, 5, 9];
+const OUTSIDE = [2, 14];
 let model: LoadedModel;
 let images: DrawnImage[];
 
 before(async () => {
   model = loadModel(referencePath('dla46_c.pth'));
   images = await drawLabelledImages(tmp, N, model, timm);
+  writeList(path.join(tmp, 'all.txt'), images);
+  // Relabelled with known errors: `second` get their second class (a top-5 hit), `outside` one outside their top-5.
+  writeList(path.join(tmp, 'relabelled.txt'), relabel(images, SECOND, OUTSIDE));
 });
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -69,10 +74,8 @@ const threads = (): number => fs.readdirSync('/proc/self/task').length;
 
 describe('dla-lens eval', { timeout: 600_000 }, () => {
   test('exact top-1/top-5 counts for a list and for an ImageFolder, relabelled with known errors', async () => {
-    const second = [1, 5, 9], outside = [2, 14];
+    const second = SECOND, outside = OUTSIDE;
     const labelled = relabel(images, second, outside);
-    writeList(path.join(tmp, 'all.txt'), images);
-    writeList(path.join(tmp, 'relabelled.txt'), labelled);
     const clean = await evaluate(base({}));
     assert.equal(clean.count, N);
     assert.deepEqual([clean.correct1, clean.correct5], [N, N]);
