@@ -10,7 +10,7 @@ import { hubConfigFile } from '../run/hubPreset';
 import type { ProviderSetting } from '../run/session';
 import type { Checkpoint, Tensor } from '../tensor';
 import { diagnose } from './diagnose';
-import { dumpFitProblem } from './dumpFit';
+import { dumpFitProblem, shapesOf } from './dumpFit';
 import { diffLayers, uncoveredModules } from './layerDiff';
 import { localErrors } from './localError';
 import { runOnnxCandidate, type OnnxCandidateRun } from './onnxCandidate';
@@ -120,6 +120,17 @@ export async function compare(req: CompareRequest): Promise<Comparison> {
   // Many inputs: a folder, a list, a batch in an array file, or a dump holding a batch of its own.
   const set = inputSetOf(req);
   if (set) {
+    if (req.dump) {
+      // As for one input below: a dump of another variant is bad input, not a wall of mismatches.
+      const stream = DumpStream.open(req.dump);
+      let misfit: string | undefined;
+      try {
+        misfit = dumpFitProblem(stream.shapes(), ref.variant);
+      } finally {
+        stream.close();
+      }
+      if (misfit) throw new UsageError(`${req.dump}: ${misfit}`);
+    }
     const inputs = new InputSet(set);
     progress(`Comparing on ${inputs.source}`);
     const candidate: BatchCandidate | undefined = onnxCandidate
@@ -165,7 +176,7 @@ export async function compare(req: CompareRequest): Promise<Comparison> {
     dumpCkpt = await timed('read', () => readCheckpoint(req.dump!));
     dump = dumpRecords(dumpCkpt);
     // A dump of another variant is bad input (exit 2), not a divergence to diagnose.
-    const misfit = dumpFitProblem(dump, ref.variant);
+    const misfit = dumpFitProblem(shapesOf(dump), ref.variant);
     if (misfit) throw new UsageError(`${req.dump}: ${misfit}`);
   }
   await cancelled();

@@ -1,3 +1,4 @@
+import * as zlib from 'zlib';
 import { toTimmRecordNames } from '../dla/keymap';
 import { FormatError } from '../errors';
 import { FileSource } from '../formats/byteSource';
@@ -12,8 +13,10 @@ import { DTYPE_BYTES, numel, toFloat32, typedView, type DType, type Tensor } fro
  * batch comparison holds one chunk of one record of the dump at a time instead of the whole file
  * (a dla60 dump of 32 images at 224² is 5 GB). In a stored .npz (np.savez) a record's images are
  * contiguous C-order bytes, read with one positioned read per chunk; a deflated entry
- * (np.savez_compressed) has to be inflated whole, and the last one inflated is kept for the next
- * chunk. A reprod_log .npy is one pickle, read whole. Record names are the comparison's (timm keys,
+ * (np.savez_compressed) has to be inflated whole for its data, once per chunk that reads it (only
+ * the last one inflated is kept), so a compressed dump of many images costs that many inflations
+ * of every record: np.savez is the format for batches (README). Headers come from the first
+ * compressed bytes alone. A reprod_log .npy is one pickle, read whole. Record names are the comparison's (timm keys,
  * Paddle's `pool` read as `global_pool.pool`), as dumpRecords() gives them.
  */
 
@@ -26,6 +29,8 @@ interface Entry {
 }
 
 const HEADER_READ = 64 << 10;
+/** Compressed bytes inflated for a header: at deflate's most (about 1000:1) a few MB out, never a whole record. */
+const HEADER_PREFIX = 4 << 10;
 
 export class DumpStream {
   private readonly zipEntries = new Map<string, { fileKey: string; entry: ZipEntry }>();
@@ -82,8 +87,9 @@ export class DumpStream {
     const { entry, fileKey } = z;
     const stored = entry.method === STORED;
     const start = this.zip!.dataOffset(entry);
-    const head = stored ? this.source!.read(start, Math.min(entry.uncompressedSize, HEADER_READ)) : this.inflate(entry);
-    const h = readNpyHeader(head, this.file, stored ? start : 0, fileKey);
+    const h = stored
+      ? readNpyHeader(this.source!.read(start, Math.min(entry.uncompressedSize, HEADER_READ)), this.file, start, fileKey)
+      : this.deflatedHeader(entry, fileKey);
     const dtype = dtypeFromDescr(h.descr);
     if (typeof dtype !== 'string') throw new FormatError(this.file, `Cannot read the array: ${dtype.reason}.`, start + h.dataOffset, fileKey);
     if (h.fortranOrder) throw new FormatError(this.file, 'The array is stored in Fortran order, which is not supported; re-save it with np.ascontiguousarray.', start, fileKey);
@@ -100,6 +106,20 @@ export class DumpStream {
     return e;
   }
 
+  /**
+   * A deflated entry's npy header from the first compressed bytes alone (a header is a few hundred
+   * bytes at the front); only when those do not hold it is the entry inflated whole, which also
+   * gives the reader's own error for a broken one.
+   */
+  private deflatedHeader(entry: ZipEntry, fileKey: string): ReturnType<typeof readNpyHeader> {
+    try {
+      const prefix = this.source!.read(this.zip!.dataOffset(entry), Math.min(entry.compressedSize, HEADER_PREFIX));
+      return readNpyHeader(new Uint8Array(zlib.inflateRawSync(prefix, { finishFlush: zlib.constants.Z_SYNC_FLUSH })), this.file, 0, fileKey);
+    } catch {
+      return readNpyHeader(this.inflate(entry), this.file, 0, fileKey);
+    }
+  }
+
   private inflate(entry: ZipEntry): Uint8Array {
     if (this.inflated?.name !== entry.name) this.inflated = { name: entry.name, bytes: this.zip!.entryData(entry) };
     return this.inflated.bytes;
@@ -108,6 +128,11 @@ export class DumpStream {
   /** Record keys, in the file's order. */
   keys(): string[] {
     return this.whole ? [...this.whole.keys()] : [...this.zipEntries.keys()];
+  }
+
+  /** Every record's shape, by key (from the headers alone). */
+  shapes(): Map<string, readonly number[]> {
+    return new Map(this.keys().map((k) => [k, this.shape(k)!]));
   }
 
   has(key: string): boolean {
