@@ -7,6 +7,7 @@ import type { LoadedModel } from '../run/loadModel';
 import * as ort from 'onnxruntime-node';
 import { createSession, describeSession, releaseSession, run as runSession, type ProviderSetting, type RunnerSession } from '../run/session';
 import { numel, toFloat32, type Tensor } from '../tensor';
+import { UsageError } from '../errors';
 import { firstDivergence as firstFailing } from '../../shared/tolerance';
 import { diagnose } from './diagnose';
 import { DumpStream } from './dumpStream';
@@ -115,6 +116,14 @@ export async function compareBatch(req: BatchRequest): Promise<BatchOutcome> {
     candShape = (k) => refShapes.get(k);
     candidateChunk = async (start, count) => (await candRunner!.records(await inputs.chunk(start, count))).records;
   } else if (c.kind === 'onnx') {
+    const exposed = exposeAllOutputs(new Uint8Array(fs.readFileSync(c.file)), c.file);
+    // An export with a fixed batch size takes exactly that many images (its Reshapes may assume it).
+    const fixedBatch = exposed.inputDims[0];
+    if (typeof fixedBatch === 'number' && fixedBatch !== 1) {
+      throw new UsageError(`${c.file} was exported with a fixed batch of ${fixedBatch}; a comparison on many inputs runs it one image at a time. ` +
+        "Export it with a batch of 1, or with a dynamic batch axis (torch.onnx.export(..., dynamic_axes={'input': {0: 'batch'}})).");
+    }
+    if (fixedBatch === 1) chunk = 1;
     // One image through the export tells which records it holds and their shapes.
     const probe = await req.timed('candidate', () => runOnnxCandidate(c.file, ref.tree, first, { provider }));
     notes.push(...probe.notes);
@@ -122,9 +131,6 @@ export async function compareBatch(req: BatchRequest): Promise<BatchOutcome> {
     const shapes = new Map([...probe.records].map(([k, t]) => [k, t.shape.slice(1)]));
     candShape = (k) => (shapes.has(k) ? [1, ...shapes.get(k)!] : undefined);
     candidateChunk = async (start, count) => (await runOnnxCandidate(c.file, ref.tree, await inputs.chunk(start, count), { provider })).records;
-    const exposed = exposeAllOutputs(new Uint8Array(fs.readFileSync(c.file)), c.file);
-    // An export with a fixed batch size takes chunks of that size (its Reshapes may assume it).
-    if (typeof exposed.inputDims[0] === 'number') chunk = exposed.inputDims[0];
     const mapping = mapOnnxNames(ref.tree, exposed.graph);
     const opset = exposed.opset;
     if (opset >= 13) {

@@ -103,7 +103,7 @@ describe('an ONNX export as the candidate', { skip: skipWithoutTorch() }, () => 
 
   before(() => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dla-onnx-'));
-    for (const [file, bug] of [['good.onnx', []], ['eps.onnx', ['--bug', 'bn-eps:level3.tree2']]] as const) {
+    for (const [file, bug] of [['good.onnx', []], ['eps.onnx', ['--bug', 'bn-eps:level3.tree2']], ['batch2.onnx', ['--batch', '2']]] as const) {
       const r = runPython([path.join(ROOT, 'scripts', 'fixtures', 'export_onnx.py'), '--variant', 'dla46_c',
         '--weights', referencePath('dla46_c.pth'), '--out', exported(file), '--size', '96', ...bug]);
       assert.equal(r.status, 0, r.stderr);
@@ -170,6 +170,14 @@ describe('an ONNX export as the candidate', { skip: skipWithoutTorch() }, () => 
         if (Math.abs(l.diff.maxAbs - l.diff.bound) > margin) assert.equal(im.diff.pass, l.diff.pass, `${l.name} image ${i}`);
       });
     }
+  });
+
+  it('on many inputs, an export with a fixed batch of 2 is refused, saying how to export it', async () => {
+    const x = readCheckpoint(input()).tensors.get('input')!;
+    const three = path.join(tmp, 'three.npz');
+    fs.writeFileSync(three, writeNpz([['input', { dtype: 'float32', shape: [3, 3, 96, 96], data: Float32Array.from({ length: 3 * x.data.length }, (_, i) => (x.data as Float32Array)[i % x.data.length]) }]]));
+    await assert.rejects(compare({ reference: referencePath('dla46_c.pth'), candidate: exported('batch2.onnx'), input: three, provider: 'cpu', local: false, diagnose: false }),
+      (e: Error) => e instanceof UsageError && /exported with a fixed batch of 2; .* dynamic batch axis/.test(e.message));
   });
 
   it('refuses an input the export cannot take, naming both shapes', async () => {
