@@ -26,13 +26,17 @@ export class PreprocessPool {
   private readonly queue: { id: number; file: string }[] = [];
   private readonly pending = new Map<number, { resolve: (p: Preprocessed) => void; reject: (e: Error) => void }>();
   private nextId = 1;
+  private closing = false;
+  /** Why no thread is left, once none is: every later image is refused with it instead of waiting forever. */
+  private gone: Error | undefined;
 
   constructor(presets: readonly PreprocessPreset[], size: number) {
     for (let i = 0; i < size; i++) {
       const w = startWorker('preprocessWorker');
       w.postMessage({ presets });
       w.on('message', (r: PreprocessReply) => this.done(w, r));
-      w.on('error', (err) => this.failAll(err));
+      w.on('error', (err) => this.lost(w, err));
+      w.on('exit', (code) => this.lost(w, new Error(`A preprocessing thread stopped (exit code ${code}).`)));
       this.workers.push(w);
       this.idle.push(w);
     }
@@ -44,6 +48,7 @@ export class PreprocessPool {
 
   /** The image's tensors; rejects with the decoder's sentence for an image that does not decode. */
   submit(file: string): Promise<Preprocessed> {
+    if (this.gone) return Promise.reject(this.gone);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -53,6 +58,7 @@ export class PreprocessPool {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     this.failAll(new Error('The preprocessing threads were closed.'));
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
@@ -70,6 +76,15 @@ export class PreprocessPool {
       else p.reject(Object.assign(new Error(r.error), { ms: r.ms }));
     }
     this.pump();
+  }
+
+  /** A thread that died: what it held fails with its error, and the others carry on. */
+  private lost(w: Worker, err: Error): void {
+    if (this.closing || !this.workers.includes(w)) return;
+    this.workers.splice(this.workers.indexOf(w), 1);
+    if (this.idle.includes(w)) this.idle.splice(this.idle.indexOf(w), 1);
+    this.failAll(err);
+    if (this.workers.length === 0) this.gone = err;
   }
 
   private failAll(err: Error): void {
@@ -98,6 +113,8 @@ interface InferenceThread {
   busy: number;
   done: number;
   provider: string;
+  /** Why the thread died, once it has: it takes no more batches. */
+  dead?: Error;
 }
 
 /** One inference thread per device, each with a session per model; a batch goes to the least busy. */
@@ -105,6 +122,7 @@ export class InferencePool {
   private readonly threads: InferenceThread[] = [];
   private readonly pending = new Map<number, { resolve: (l: BatchLogits) => void; reject: (e: Error) => void; thread: InferenceThread }>();
   private nextId = 1;
+  private closing = false;
 
   private constructor() {}
 
@@ -129,6 +147,11 @@ export class InferencePool {
           }
         });
         worker.on('error', (err) => {
+          reject(err);
+          pool.failThread(thread, err);
+        });
+        worker.on('exit', (code) => {
+          const err = new Error(`${describeDevice(device)}: the inference thread stopped (exit code ${code}).`);
           reject(err);
           pool.failThread(thread, err);
         });
@@ -166,7 +189,9 @@ export class InferencePool {
 
   /** Runs the batch: `runs` pairs a model with an input (see InferenceJob); the inputs are transferred. */
   run(inputs: Float32Array[], shapes: readonly (readonly number[])[], runs: readonly (readonly [number, number])[]): Promise<BatchLogits> {
-    const thread = this.threads.reduce((a, b) => (b.busy < a.busy ? b : a));
+    const live = this.threads.filter((t) => !t.dead);
+    if (live.length === 0) return Promise.reject(this.threads[0]?.dead ?? new Error('No inference thread is running.'));
+    const thread = live.reduce((a, b) => (b.busy < a.busy ? b : a));
     const id = this.nextId++;
     thread.busy++;
     return new Promise((resolve, reject) => {
@@ -176,6 +201,7 @@ export class InferencePool {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     for (const [id, p] of this.pending) {
       p.reject(new Error('The inference threads were closed.'));
       this.pending.delete(id);
@@ -195,6 +221,8 @@ export class InferencePool {
   }
 
   private failThread(thread: InferenceThread, err: Error): void {
+    if (this.closing || thread.dead) return;
+    thread.dead = err;
     for (const [id, p] of this.pending) {
       if (p.thread !== thread) continue;
       p.reject(err);
