@@ -3,13 +3,13 @@ import { classify } from '../run/forward';
 import { loadInput } from '../run/inputSource';
 import { loadModel } from '../run/loadModel';
 import { parseProvider } from './provider';
-import { parse, requireOption } from './args';
+import { parse, positiveInt, requireOption } from './args';
 import { PRESET_OPTIONS, PRESET_USAGE, presetFromOptions } from './presetOption';
 
 export const CLASSIFY_USAGE = `dla-lens classify IMAGE --weights W [--weights-key KEY] ${PRESET_USAGE} [--top 5] [--json] [--provider auto|cuda|webgpu|cpu]`;
 
 export async function classifyCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse('classify', argv, {
+  const { values, positionals } = parse(argv, {
     weights: { type: 'string' },
     'weights-key': { type: 'string' },
     ...PRESET_OPTIONS,
@@ -18,9 +18,8 @@ export async function classifyCommand(argv: string[]): Promise<number> {
     provider: { type: 'string', default: 'auto' },
   });
   if (positionals.length !== 1) throw new UsageError(`Usage: ${CLASSIFY_USAGE}`);
-  const k = Number(values.top);
-  if (!Number.isInteger(k) || k < 1) throw new UsageError(`--top must be a positive integer; got '${values.top}'.`);
-  const model = loadModel(requireOption('classify', values.weights, '--weights'), { weightsKey: values['weights-key'] });
+  const k = positiveInt('--top', values.top)!;
+  const model = loadModel(requireOption(values.weights, '--weights'), { weightsKey: values['weights-key'] });
   const preset = presetFromOptions(values, values.weights);
   const input = await loadInput(positionals[0], preset);
   const r = await classify(model, input.tensor, k, parseProvider(values.provider!));

@@ -7,7 +7,7 @@ import { reportToJson } from '../compare/reportJson';
 import { textReport } from '../compare/textReport';
 import type { ToleranceRule } from '../compare/types';
 import { parseProvider } from './provider';
-import { parse, requireOption } from './args';
+import { parse, positiveInt, requireOption } from './args';
 import { PRESET_OPTIONS, PRESET_USAGE, presetFromOptions } from './presetOption';
 
 export const COMPARE_USAGE =
@@ -18,13 +18,6 @@ function number(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const x = Number(v);
   if (!Number.isFinite(x) || x < 0) throw new UsageError(`${flag} must be a non-negative number; got '${v}'.`);
-  return x;
-}
-
-function count(flag: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const x = Number(v);
-  if (!Number.isInteger(x) || x < 1) throw new UsageError(`${flag} must be a positive integer; got '${v}'.`);
   return x;
 }
 
@@ -39,7 +32,7 @@ function toleranceFrom(values: { tol?: string; atol?: string; rtol?: string }): 
 
 /** Exit 0 when everything passes, 1 when something diverges, 2 on bad input (thrown, mapped by main). */
 export async function compareCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse('compare', argv, {
+  const { values, positionals } = parse(argv, {
     reference: { type: 'string' }, candidate: { type: 'string' }, dump: { type: 'string' },
     'reference-key': { type: 'string' }, 'candidate-key': { type: 'string' },
     input: { type: 'string' }, limit: { type: 'string' }, ...PRESET_OPTIONS, seed: { type: 'string' },
@@ -51,13 +44,13 @@ export async function compareCommand(argv: string[]): Promise<number> {
   // Resolved here so that a bad preset or config file fails before any weights are read.
   const preset = presetFromOptions(values);
   const { report } = await compare({
-    reference: requireOption('compare', values.reference, '--reference'),
+    reference: requireOption(values.reference, '--reference'),
     candidate: values.candidate,
     referenceKey: values['reference-key'],
     candidateKey: values['candidate-key'],
     dump: values.dump,
     input: values.input,
-    limit: count('--limit', values.limit),
+    limit: positiveInt('--limit', values.limit),
     // Neither given: compare's default (a hub folder's own pretrained_cfg, else timm).
     preset: values.preset === undefined && values['preset-config'] === undefined ? undefined : preset.name,
     presetConfig: values['preset-config'],

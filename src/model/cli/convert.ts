@@ -6,7 +6,7 @@ export const CONVERT_USAGE = 'dla-lens convert IN OUT.(pth|pt|safetensors|pdpara
 
 /** Exit 0 when written, 2 on bad input (thrown, mapped by main). */
 export async function convertCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse('convert', argv, { json: { type: 'boolean' } });
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' } });
   if (positionals.length !== 2) throw new UsageError(`Expected an input and an output file. Usage: ${CONVERT_USAGE}`);
   const [input, output] = positionals;
   const r = convertFile(input, output);

@@ -2,7 +2,7 @@ import { UsageError } from '../errors';
 import { folderDataset, limited, listDataset, type Dataset } from '../eval/dataset';
 import { evaluate, type EvalProgress, type EvalResult } from '../eval/evaluate';
 import { loadPreset } from '../run/presetConfig';
-import { parse, requireOption } from './args';
+import { parse, positiveInt, requireOption } from './args';
 import { PRESET_OPTIONS, PRESET_USAGE, presetFromOptions } from './presetOption';
 import { parseProvider } from './provider';
 
@@ -16,7 +16,7 @@ export const EVAL_USAGE =
  * (the partial result is printed; --resume continues it), 2 on bad input.
  */
 export async function evalCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse('eval', argv, {
+  const { values, positionals } = parse(argv, {
     weights: { type: 'string' }, 'weights-key': { type: 'string' },
     list: { type: 'string' }, root: { type: 'string' }, folder: { type: 'string' },
     ...PRESET_OPTIONS,
@@ -26,8 +26,8 @@ export async function evalCommand(argv: string[]): Promise<number> {
     json: { type: 'boolean' }, provider: { type: 'string', default: 'auto' }, devices: { type: 'string' },
   });
   if (positionals.length) throw new UsageError(`Unexpected argument '${positionals[0]}'. Usage: ${EVAL_USAGE}`);
-  const weights = requireOption('eval', values.weights, '--weights');
-  const dataset = limited(datasetFrom(values), positive('--limit', values.limit));
+  const weights = requireOption(values.weights, '--weights');
+  const dataset = limited(datasetFrom(values), positiveInt('--limit', values.limit));
   const preset = presetFromOptions(values, weights);
   const againstPreset = values['against-preset'] !== undefined || values['against-preset-config'] !== undefined
     ? loadPreset(values['against-preset'], values['against-preset-config'])
@@ -47,7 +47,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     result = await evaluate({
       weights, weightsKey: values['weights-key'], dataset, preset,
       against: values.against, againstKey: values['against-key'], againstPreset,
-      batch: positive('--batch', values.batch), provider: parseProvider(values.provider!), devices: values.devices,
+      batch: positiveInt('--batch', values.batch), provider: parseProvider(values.provider!), devices: values.devices,
       out: values.out, resume: values.resume, onProgress: progress, isCancelled: () => stop,
     });
   } finally {
@@ -63,15 +63,8 @@ function datasetFrom(v: { list?: string; root?: string; folder?: string }): Data
     throw new UsageError('Give --folder DIR (an ImageFolder tree) or --list LIST --root DIR (a list file), not both.');
   }
   if (v.folder !== undefined) return folderDataset(v.folder);
-  if (v.list !== undefined) return listDataset(v.list, requireOption('eval', v.root, '--root (the folder the list\'s paths are relative to)'));
+  if (v.list !== undefined) return listDataset(v.list, requireOption(v.root, '--root (the folder the list\'s paths are relative to)'));
   throw new UsageError(`Give the labelled images: --folder DIR or --list LIST --root DIR. Usage: ${EVAL_USAGE}`);
-}
-
-function positive(flag: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer; got '${v}'.`);
-  return n;
 }
 
 /** Count, rate and ETA on stderr: one updating line on a terminal, a line per 10% otherwise. */

@@ -62,7 +62,7 @@ function printText(r: InspectResult, all: boolean): void {
 }
 
 export async function inspectCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse('inspect', argv, {
+  const { values, positionals } = parse(argv, {
     json: { type: 'boolean' },
     all: { type: 'boolean' },
     'weights-key': { type: 'string' },

@@ -6,13 +6,13 @@ import { loadModel } from '../run/loadModel';
 import { loadPreset } from '../run/presetConfig';
 import { preprocessImage } from '../run/preprocess';
 import type { Tensor } from '../tensor';
-import { parse, requireOption } from './args';
+import { parse, positiveInt, requireOption } from './args';
 import { PRESET_OPTIONS, PRESET_USAGE } from './presetOption';
 import { parseProvider } from './provider';
 
 export const PREPROCESS_USAGE =
   `dla-lens preprocess IMAGE ${PRESET_USAGE} (--out OUT.npz | --against-preset B [--against-preset-config FILE] ` +
-  '[--weights W [--top 5] [--provider auto|cuda|webgpu|cpu]] [--out OUT.npz] [--json])';
+  '[--weights W [--weights-key KEY] [--top 5] [--provider auto|cuda|webgpu|cpu]] [--out OUT.npz] [--json])';
 
 /**
  * One preset: writes `input` (1x3xHxW float32) and `image` (the cropped uint8 HxWx3).
@@ -20,11 +20,12 @@ export const PREPROCESS_USAGE =
  * with weights both top-k); --out then writes both inputs, both crops and the difference map.
  */
 export async function preprocessCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse('preprocess', argv, {
+  const { values, positionals } = parse(argv, {
     ...PRESET_OPTIONS,
     'against-preset': { type: 'string' },
     'against-preset-config': { type: 'string' },
     weights: { type: 'string' },
+    'weights-key': { type: 'string' },
     top: { type: 'string', default: '5' },
     provider: { type: 'string', default: 'auto' },
     out: { type: 'string' },
@@ -35,10 +36,10 @@ export async function preprocessCommand(argv: string[]): Promise<number> {
   const presetA = loadPreset(values.preset, values['preset-config']);
   const against = values['against-preset'] !== undefined || values['against-preset-config'] !== undefined;
   if (!against) {
-    for (const flag of ['weights', 'json'] as const) {
+    for (const flag of ['weights', 'weights-key', 'json'] as const) {
       if (values[flag] !== undefined) throw new UsageError(`--${flag} compares two presets; give --against-preset too.`);
     }
-    const out = requireOption('preprocess', values.out, '--out');
+    const out = requireOption(values.out, '--out');
     const p = await preprocessImage(new Uint8Array(fs.readFileSync(image)), image, presetA);
     const crop = p.cropped;
     fs.writeFileSync(out, writeNpz([['input', p.input], ['image', u8(crop.height, crop.width, crop.rgb)]]));
@@ -47,10 +48,9 @@ export async function preprocessCommand(argv: string[]): Promise<number> {
   }
 
   const presetB = loadPreset(values['against-preset'], values['against-preset-config']);
-  const k = Number(values.top);
-  if (!Number.isInteger(k) || k < 1) throw new UsageError(`--top must be a positive integer; got '${values.top}'.`);
+  const k = positiveInt('--top', values.top)!;
   const provider = parseProvider(values.provider!);
-  const model = values.weights !== undefined ? loadModel(values.weights) : undefined;
+  const model = values.weights !== undefined ? loadModel(values.weights, { weightsKey: values['weights-key'] }) : undefined;
   const c = await comparePreprocessing(new Uint8Array(fs.readFileSync(image)), image, presetA, presetB, { model, k, provider });
   if (values.out) {
     const entries: [string, Tensor][] = [

@@ -13,7 +13,7 @@ export const RUN_USAGE =
 
 /** Every requested record (timm keys) plus `logits`, as float32 .npz in execution order. */
 export async function runCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse('run', argv, {
+  const { values, positionals } = parse(argv, {
     weights: { type: 'string' },
     'weights-key': { type: 'string' },
     input: { type: 'string' },
@@ -23,9 +23,9 @@ export async function runCommand(argv: string[]): Promise<number> {
     provider: { type: 'string', default: 'auto' },
   });
   if (positionals.length) throw new UsageError(`Unexpected argument '${positionals[0]}'. Usage: ${RUN_USAGE}`);
-  const model = loadModel(requireOption('run', values.weights, '--weights'), { weightsKey: values['weights-key'] });
-  const input = await loadInput(requireOption('run', values.input, '--input'), presetFromOptions(values, values.weights));
-  const out = requireOption('run', values.out, '--out');
+  const model = loadModel(requireOption(values.weights, '--weights'), { weightsKey: values['weights-key'] });
+  const input = await loadInput(requireOption(values.input, '--input'), presetFromOptions(values, values.weights));
+  const out = requireOption(values.out, '--out');
   const layers = values.layers === 'all' ? 'all' : [...new Set([...values.layers!.split(',').map((s) => s.trim()).filter(Boolean), 'logits'])];
   const r = await forwardTaps(model, input.tensor, { taps: layers, provider: parseProvider(values.provider!) });
   fs.writeFileSync(out, writeNpz(r.records));

@@ -22,6 +22,7 @@
  * rounds differently; the tests compare against Debian's build, which has no IPP.
  */
 import type { RgbImage } from './decodeImage';
+import { roundHalfEven } from './rounding';
 
 export type OpenCvInterpolation = 'nearest' | 'linear' | 'cubic';
 
@@ -31,12 +32,6 @@ const CN = 3;
 /** v_int16 lanes of the 128-bit universal intrinsics that OpenCV's baseline x86-64 build uses. */
 const CUBIC_SIMD_STEP = 8;
 const f32 = Math.fround;
-
-/** C's cvRound on a float: nearest integer, halves to even (the SSE default rounding mode). */
-function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return r - x === 0.5 && (r & 1) !== 0 ? r - 1 : r;
-}
 
 /** saturate_cast<short>(float). */
 function toShort(x: number): number {

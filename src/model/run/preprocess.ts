@@ -12,6 +12,7 @@ import { decodeImageOpenCv } from './opencvDecode';
 import { cvResize } from './opencvResize';
 import { presetByName, PRESETS, type CropStep, type NormalizeStep, type PreprocessPreset, type SizeRule } from './presets';
 import { resizeRgb } from './resample';
+import { roundHalfEven } from './rounding';
 
 export { PRESETS, presetByName };
 /** The preset record; the name `Preset` is kept for the callers written before presets were data. */
@@ -25,13 +26,6 @@ export function resizedSize(width: number, height: number, size: number): { widt
   // Ties go to the width being "short", as in torchvision (`w <= h`); the result is the same.
   if (width <= height) return { width: size, height: Math.trunc((size * height) / width) };
   return { width: Math.trunc((size * width) / height), height: size };
-}
-
-/** Python 3's round(): nearest integer, exact halves to the even neighbour (round(58.5) == 58). */
-export function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  // Math.round sends halves up; step back when that landed on an odd integer.
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /** The size a resize step produces for a `width` x `height` image. */

@@ -5,6 +5,7 @@
  * from a timm pretrained_cfg (presetFromTimmPretrainedCfg) or a PaddleClas YAML (paddleClasConfig.ts).
  */
 import { UsageError } from '../errors';
+import { roundHalfEven } from './rounding';
 import type { OpenCvInterpolation } from './opencvResize';
 import { PILLOW_FILTERS, type Interpolation as PillowFilter } from './resample';
 
@@ -172,7 +173,7 @@ export function presetFromTimmPretrainedCfg(cfg: TimmPretrainedCfg, name = 'timm
     resize = { library: 'pillow', filter, size: { rule: 'exact', height: scaleH, width: scaleW } };
   } else if (cropMode === 'border') {
     resize = { library: 'pillow', filter, size: { rule: 'keep-ratio', height: scaleH, width: scaleW, longest: 1 } };
-    crop = { rule: 'center-round', height, width, fill: [pyRound(255 * mean[0]), pyRound(255 * mean[1]), pyRound(255 * mean[2])] };
+    crop = { rule: 'center-round', height, width, fill: [roundHalfEven(255 * mean[0]), roundHalfEven(255 * mean[1]), roundHalfEven(255 * mean[2])] };
   } else if (scaleH === scaleW) {
     resize = { library: 'pillow', filter, size: { rule: 'shorter-side', size: scaleH } };
   } else {
@@ -199,12 +200,6 @@ function triple(v: unknown, key: string, where: string): number[] {
     throw new UsageError(`${where}: '${key}' must be 3 numbers (one per RGB channel), found ${describe(v)}.`);
   }
   return v as number[];
-}
-
-/** Python 3's round() for the fill colour: halves to even. */
-function pyRound(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 const DESCRIBE_CHARS = 60;

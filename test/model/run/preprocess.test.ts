@@ -10,8 +10,9 @@ import type { Tensor } from '../../../src/model/tensor';
 import { decodeImage, type RgbImage } from '../../../src/model/run/decodeImage';
 import { axisCoefficients, resizeRgb, type Interpolation } from '../../../src/model/run/resample';
 import {
-  centerCrop, PRESETS, preprocessImage, presetByName, resizedSize, roundHalfEven, toNormalizedTensor,
+  centerCrop, PRESETS, preprocessImage, presetByName, resizedSize, toNormalizedTensor,
 } from '../../../src/model/run/preprocess';
+import { roundHalfEven } from '../../../src/model/run/rounding';
 import { readReference } from '../../helpers/reference';
 
 // Expected outputs in fixtures/ were computed with Pillow 9.4 by scripts/fixtures/make_preprocess_fixtures.py.
