@@ -8,11 +8,11 @@ import { npyReader } from './npy';
 import { npzReader, readNpzSource } from './npz';
 import { onnxReader } from './onnx';
 import { pdparamsReader } from './pdparams';
-import { isLegacyTorchHead, pthReader, readPthSource } from './pth';
+import { pthReader, readPthSource } from './pth';
 import type { FormatReader } from './reader';
 import { readSafetensorsSource, safetensorsReader } from './safetensors';
 import { TOP_LEVEL, type ReadOptions } from './stateDict';
-import { readZipSource } from './zip';
+import { looksLikeZip, readZipSource } from './zip';
 
 /**
  * Picks the reader for a file (after Netron): signatures decide, the extension only breaks ties and
@@ -172,7 +172,8 @@ export async function readCheckpointAsync(filePath: string, options: ReadOptions
     const head = source.read(0, Math.min(source.length, HEAD_SIZE));
     const readers = candidateReaders(head, filePath);
     const bySource = readers.length === 1 ? SOURCE_READERS[readers[0].id] : undefined;
-    if (!bySource || isLegacyTorchHead(head)) return readCheckpointBytes(await source.readAsync(0, source.length), filePath, options);
+    // Only a zip's entries can be fetched ahead; anything else (a legacy torch.save, its tar) is read whole.
+    if (!bySource || !looksLikeZip(head)) return readCheckpointBytes(await source.readAsync(0, source.length), filePath, options);
     // A corrupt directory fails here exactly as it would in the reader, with the same FormatError.
     const zip = readZipSource(source, filePath);
     const ranges = zip.entries.map((e) => [zip.dataOffset(e), e.compressedSize] as const);

@@ -192,6 +192,8 @@ describe('hostile pickles: memo tricks', () => {
     w.str('self').binget(0).str('state_dict').binget(0);
     const c = readPth(torchZip('x', w.setitems().stop().finish(), storage4), 'x.pth');
     assert.deepEqual([...c.tensors.keys()], ['w']);
+    // Walked once: the dict is one candidate, not one per path that reaches it again.
+    assert.deepEqual(c.weights?.candidates, [{ key: '', tensors: 1 }]);
   });
 
   it('one tensor under 100,000 names is one tensor, read once', () => {

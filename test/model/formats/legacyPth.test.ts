@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { FormatError } from '../../../src/model/errors';
 import { isLegacyTorchHead, readLegacyPth } from '../../../src/model/formats/legacyPth';
 import { pdparamsReader } from '../../../src/model/formats/pdparams';
 import { pthReader, readPth } from '../../../src/model/formats/pth';
-import { readCheckpointBytes } from '../../../src/model/formats/registry';
+import { readCheckpointAsync, readCheckpointBytes } from '../../../src/model/formats/registry';
 import type { TensorData } from '../../../src/model/tensor';
 import { PickleWriter, bytesOf, legacyTorchFile, sysInfoPickle, writeStateDict, writeTensor, type LegacyStorage, type TensorRef } from './fixtures';
 import { expectFormatError } from '../../helpers/formatError';
@@ -169,11 +172,19 @@ describe('legacy torch.save: what it refuses', () => {
     }
   });
 
-  it("refuses the pre-0.1.10 tar format by name", () => {
+  it("refuses the pre-0.1.10 tar format by name, read at once or read ahead asynchronously", async () => {
     const tar = new Uint8Array(1024);
     tar.set(new TextEncoder().encode('sys_info'), 0);
     tar.set(new TextEncoder().encode('ustar\u000000'), 257);
     assert.equal(pthReader.match(tar, 'model.tar'), true, 'matched by its member names');
-    expectError(tar, /tar archive in the format torch\.save wrote before PyTorch 0\.1\.10 \(members 'sys_info', 'pickle', 'tensors' and 'storages'\)/, 'model.tar');
+    const byName = /tar archive in the format torch\.save wrote before PyTorch 0\.1\.10 \(members 'sys_info', 'pickle', 'tensors' and 'storages'\)/;
+    expectError(tar, byName, 'model.tar');
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dla-tar-')), 'model.pth');
+    fs.writeFileSync(file, tar);
+    try {
+      await assert.rejects(readCheckpointAsync(file), (e: Error) => e instanceof FormatError && byName.test(e.message));
+    } finally {
+      fs.rmSync(path.dirname(file), { recursive: true, force: true });
+    }
   });
 });
