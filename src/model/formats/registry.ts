@@ -133,7 +133,7 @@ export function readCheckpoint(filePath: string, options: ReadOptions = {}): Che
 }
 
 /**
- * Formats whose index can be read without their data (zip .pth, .npz, .safetensors) read lazily:
+ * Formats whose index can be read without their data (zip .pth, .safetensors) read lazily:
  * the index now, each tensor's bytes when its data is first used, from a source that reopens the
  * file (and refuses a file that changed meanwhile). Undefined for the other formats.
  */
