@@ -95,8 +95,12 @@ function allocated(): number {
   return h.used_heap_size + h.external_memory;
 }
 
-/** How a case is read: by its format's reader, through the registry's sniffing, or from a file on disk (entry by entry). */
-type Route = 'reader' | 'registry' | 'disk';
+/**
+ * How a case is read: by its format's reader, through the registry's sniffing, from a file on disk
+ * (entry by entry), or lazily from disk as inspect and the engine read (the index first, each
+ * tensor's bytes when checkpointProblem touches its data, inside the same try).
+ */
+type Route = 'reader' | 'registry' | 'disk' | 'lazy';
 
 interface Case {
   readonly seed: Seed;
@@ -106,7 +110,7 @@ interface Case {
 
 function route(rng: Rng): Route {
   const r = rng.next();
-  return r < 0.7 ? 'reader' : r < 0.95 ? 'registry' : 'disk';
+  return r < 0.6 ? 'reader' : r < 0.8 ? 'registry' : r < 0.9 ? 'disk' : 'lazy';
 }
 
 /** Truncation at each boundary of each seed, one byte either side too, deduplicated. */
@@ -162,13 +166,16 @@ export function runCampaign(options: CampaignOptions): CampaignResult {
     const c = makeCase(target, boundary, options.seed, index);
     const file = `fuzz-${options.format}-${index}${target.extension}`;
     const onDisk = path.join(dir, file);
-    const name = c.route === 'disk' ? onDisk : file;
-    const fail = (problem: string) => failures.push({ index, seedFile: c.seed.name, what: `${c.mutant.what}${c.route === 'reader' ? '' : ` (${c.route === 'disk' ? 'read from disk' : 'through the registry'})`}`, problem });
-    if (c.route === 'disk') fs.writeFileSync(onDisk, c.mutant.bytes);
+    const fromDisk = c.route === 'disk' || c.route === 'lazy';
+    const name = fromDisk ? onDisk : file;
+    const how = { reader: '', registry: ' (through the registry)', disk: ' (read from disk)', lazy: ' (read lazily from disk)' }[c.route];
+    const fail = (problem: string) => failures.push({ index, seedFile: c.seed.name, what: `${c.mutant.what}${how}`, problem });
+    if (fromDisk) fs.writeFileSync(onDisk, c.mutant.bytes);
     const before = allocated();
     const t0 = performance.now();
     try {
-      const ckpt = c.route === 'registry' ? readThroughRegistry(c.mutant.bytes, file) : c.route === 'disk' ? readFromDisk(onDisk) : target.read(c.mutant.bytes, file);
+      const ckpt = c.route === 'registry' ? readThroughRegistry(c.mutant.bytes, file)
+        : fromDisk ? readFromDisk(onDisk, { lazy: c.route === 'lazy' }) : target.read(c.mutant.bytes, file);
       const problem = checkpointProblem(ckpt, name);
       if (problem) fail(`read, but ${problem}`);
       read++;
@@ -184,7 +191,7 @@ export function runCampaign(options: CampaignOptions): CampaignResult {
     maxCaseBytes = Math.max(maxCaseBytes, bytes);
     if (ms > limitMs) fail(`took ${ms.toFixed(0)} ms, more than the ${limitMs} ms bound`);
     if (bytes > limitBytes) fail(`allocated ${(bytes / 2 ** 20).toFixed(1)} MiB reading a ${c.mutant.bytes.length}-byte file (bound ${limitBytes / 2 ** 20} MiB)`);
-    if (c.route === 'disk') fs.rmSync(onDisk);
+    if (fromDisk) fs.rmSync(onDisk);
   }
   fs.rmSync(dir, { recursive: true, force: true });
   return {

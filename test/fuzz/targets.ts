@@ -146,7 +146,7 @@ export function readThroughRegistry(bytes: Uint8Array, file: string): Checkpoint
   return readCheckpointBytes(bytes, file);
 }
 
-/** From a file, as the CLI and the extension read: zip entries one by one through a FileSource. */
-export function readFromDisk(file: string): Checkpoint {
-  return readCheckpoint(file);
+/** From a file, as the CLI and the extension read: zip entries one by one through a FileSource (or lazily, as inspect does). */
+export function readFromDisk(file: string, options: { lazy?: boolean } = {}): Checkpoint {
+  return readCheckpoint(file, options);
 }
