@@ -3,8 +3,9 @@ import { FormatError } from '../errors';
 import { DTYPE_BYTES, numel, typedView, type Checkpoint, type Tensor, type TensorData } from '../tensor';
 import { NumpyArray, numpyGlobals, numpyToTensor } from './numpyPickle';
 import { describe, keyText, looksLikePickle, unpickle, type GlobalHandler } from './pickle';
-import { isLegacyTorchHead } from './pth';
+import { isLegacyTorchHead } from './legacyPth';
 import type { FormatReader } from './reader';
+import { listKeys } from './stateDict';
 
 /**
  * Paddle's `paddle.save(layer.state_dict(), path)`: a bare pickle (protocol 2-4) of a dict of
@@ -88,7 +89,7 @@ export function readPdparams(bytes: Uint8Array, file: string): Checkpoint {
   }
   if (Object.keys(parameterNames).length > 0) metadata.structuredToParameterName = JSON.stringify(parameterNames);
   if (slices.size > 0) metadata.joinedBigParams = [...new Set(slices.values())].join(', ');
-  if (ignored.length > 0) metadata.ignoredKeys = ignored.length > 12 ? `${ignored.slice(0, 12).join(', ')}, ... (${ignored.length} in all)` : ignored.join(', ');
+  if (ignored.length > 0) metadata.ignoredKeys = listKeys(ignored);
   return { file, format: 'pdparams', tensors, metadata };
 }
 

@@ -9,8 +9,6 @@ import type { ReadOptions } from './stateDict';
 import { StorageTable, TORCH_PICKLE_OPTIONS, storageLoader, torchCheckpoint, torchGlobals, type StorageRef, type StorageView } from './torchPickle';
 import { firstEntryName, looksLikeZip, readZipSource, type ZipArchive, type ZipEntry } from './zip';
 
-export { isLegacyTorchHead } from './legacyPth';
-export { torchGlobals } from './torchPickle';
 
 /**
  * PyTorch's zip checkpoint (torch.save since 1.6; .pth/.pt/.bin): `<archive>/data.pkl` is a pickle

@@ -167,7 +167,7 @@ export function selectWeights<T extends TensorInfo>(
   if (found.length === 0) {
     throw new FormatError(
       file,
-      `Found no tensors in the top-level dict or in the dicts under it (to depth ${MAX_DEPTH}). The top-level keys are: ${list([...root.keys()].slice(0, MAX_LISTED + 1).map(keyText)) || '(none)'}; ` +
+      `Found no tensors in the top-level dict or in the dicts under it (to depth ${MAX_DEPTH}). The top-level keys are: ${listKeys([...root.keys()].slice(0, MAX_LISTED + 1).map(keyText)) || '(none)'}; ` +
         `expected a state_dict, or one under a wrapper key such as ${WRAPPER_KEYS.slice(0, 4).map((k) => `'${k}'`).join(', ')}.`,
       offset,
     );
@@ -337,14 +337,15 @@ function metadataOf(s: WeightsSelection): Record<string, string> {
   if (s.key !== TOP_LEVEL) m.unwrapped = s.key;
   if (s.candidates.length > 1) m.weights = `${displayKey(s.key)}: ${s.reason}`;
   const others = s.candidates.filter((c) => c.key !== s.key);
-  if (others.length > 0) m.alternatives = list(others.map((c) => `${displayKey(c.key)} (${countTensors(c.tensors)})`));
+  if (others.length > 0) m.alternatives = listKeys(others.map((c) => `${displayKey(c.key)} (${countTensors(c.tensors)})`));
   if (s.strippedPrefix) m.strippedPrefix = s.strippedPrefix;
-  if (s.skipped.length > 0) m.skipped = list(s.skipped);
-  if (s.ignored.length > 0) m.ignoredKeys = list(s.ignored);
+  if (s.skipped.length > 0) m.skipped = listKeys(s.skipped);
+  if (s.ignored.length > 0) m.ignoredKeys = listKeys(s.ignored);
   for (const [k, v] of Object.entries(s.info)) m[k in m ? `checkpoint.${k}` : k] = v;
   return m;
 }
 
-function list(keys: readonly string[]): string {
+/** Keys for a message or metadata: the first 12, then how many in all. */
+export function listKeys(keys: readonly string[]): string {
   return keys.length > MAX_LISTED ? `${keys.slice(0, MAX_LISTED).join(', ')}, ... (${keys.length} in all)` : keys.join(', ');
 }
