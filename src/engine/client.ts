@@ -39,11 +39,15 @@ export class EngineCrashedError extends Error {
   }
 }
 
-/** An error the engine raised, with its class name kept (FormatError, UsageError, …). */
+/**
+ * An error the engine raised, with its class name kept (FormatError, UsageError, …) and its stack
+ * from the engine process, where it happened: the log shows that, not where the reply arrived.
+ */
 export class EngineError extends Error {
-  constructor(name: string, message: string, readonly engineStack?: string) {
+  constructor(name: string, message: string, engineStack?: string) {
     super(message);
     this.name = name;
+    if (engineStack) this.stack = engineStack;
   }
 }
 

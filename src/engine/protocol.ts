@@ -14,7 +14,7 @@ import type { CompareReport } from '../model/compare/types';
 import type { ProviderSetting } from '../model/run/providers';
 import type { CheckpointData } from '../shared/checkpointProtocol';
 import type { ClassificationData } from '../shared/classificationProtocol';
-import type { EvaluationData } from '../shared/evaluationProtocol';
+import type { EvaluationData, PresetSpec } from '../shared/evaluationProtocol';
 import type { ComparisonView, LayerDetailData, ViewTensorStats } from '../shared/comparisonProtocol';
 import type { PreprocessingData } from '../shared/preprocessingProtocol';
 
@@ -39,13 +39,12 @@ export interface ComparisonResult {
   readonly detailUnavailable?: string;
 }
 
-/** A preprocessing preset by name, optionally configured from a file (`--preset NAME --preset-config FILE`). */
-export interface PresetChoice {
-  /** timm, paddle or paddleclas; absent with a config file: its extension decides (.json timm, .yaml paddleclas). */
-  readonly preset?: string;
-  /** A timm pretrained_cfg JSON (or hub config.json) or a PaddleClas YAML. */
-  readonly config?: string;
-}
+/**
+ * A preprocessing preset by name, optionally configured from a file (`--preset NAME --preset-config
+ * FILE`): timm, paddle or paddleclas, and/or a timm pretrained_cfg JSON (or hub config.json) or a
+ * PaddleClas YAML; without a name the file's extension decides. The evaluation page's PresetSpec.
+ */
+export type PresetChoice = PresetSpec;
 
 export interface EngineMethods {
   /** dla-lens compare; progress is the step being run ("Running dla60 (reference) on …"). */

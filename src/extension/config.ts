@@ -6,8 +6,9 @@ import * as vscode from 'vscode';
  * the fallbacks here only guard against a user writing a wrong type into settings.json.
  */
 export type ProviderSetting = 'auto' | 'cuda' | 'webgpu' | 'cpu';
-export type PreprocessingSetting = 'timm' | 'paddle' | 'paddleclas';
-const PRESETS = ['timm', 'paddle', 'paddleclas'] as const;
+/** The built-in presets, as package.json's dlaLens.preprocessing enum lists them. */
+export const PRESETS = ['timm', 'paddle', 'paddleclas'] as const;
+export type PreprocessingSetting = typeof PRESETS[number];
 
 const SECTION = 'dlaLens';
 

@@ -10,14 +10,13 @@ import { webviewHtml, webviewOptions, type WebviewPage } from './webviewHtml';
  * read-only webview per result, the result pushed to a live page or answered to a page's Ready
  * (none is lost while a page loads), one panel per key (classifying the same image again replaces
  * its content), and the page keeping its result in its state so that a reloaded window shows it
- * again, the serializer checking that state before using it.
+ * again (under its protocol's page name, src/webview/resultPage.ts), the serializer checking that
+ * state before using it.
  */
 export interface ResultPageSpec<P extends AnyProtocol, D> {
   readonly viewType: string;
   readonly page: WebviewPage;
   readonly protocol: P;
-  /** What the page stores its result under in its state. */
-  readonly stateKey: string;
   /** Words for the log ("a classification result"). */
   readonly what: string;
   /** The protocol's checks of a result (a restored state is a page's word, not the host's). */
@@ -44,7 +43,7 @@ export class ResultViews<P extends AnyProtocol, D> extends Disposable {
     this._register(vscode.window.registerWebviewPanelSerializer(spec.viewType, {
       deserializeWebviewPanel: async (panel: vscode.WebviewPanel, state: unknown) => {
         try {
-          this.adopt(panel, spec.check((state as Record<string, unknown> | undefined)?.[spec.stateKey], `the restored ${spec.what}`));
+          this.adopt(panel, spec.check((state as Record<string, unknown> | undefined)?.[spec.protocol.page], `the restored ${spec.what}`));
         } catch (err) {
           log.error(`Could not restore ${spec.what}`, err);
           panel.dispose();

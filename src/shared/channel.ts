@@ -15,6 +15,8 @@ export interface RequestBase {
   readonly type: string;
   readonly messageId: number;
 }
+/** The request every page sends first: it has loaded and wants its data. */
+export interface ReadyRequest extends RequestBase { readonly type: 'ready' }
 export interface ReplyBase {
   readonly type: string;
   readonly inReplyTo: number;
@@ -76,7 +78,7 @@ export function messageIdOf(raw: unknown): number | undefined {
   return undefined;
 }
 
-export function unknownType(page: string, direction: 'sent to' | 'sent by', type: string): never {
+function unknownType(page: string, direction: 'sent to' | 'sent by', type: string): never {
   throw new ProtocolError(`Unknown message type '${type}' ${direction} the ${page} page.`);
 }
 

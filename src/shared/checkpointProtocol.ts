@@ -3,9 +3,9 @@
  * and why, the module tree, every tensor's name and shape, key problems), and a tensor's
  * statistics on hover, computed by the engine when first asked for.
  */
-import type { RequestBase } from './channel';
+import type { ReadyRequest, RequestBase } from './channel';
 import { defineProtocol } from './channel';
-import type { ViewTensorStats } from './comparisonProtocol';
+import { checkStats, type ViewTensorStats } from './comparisonProtocol';
 import { checkModule, type ViewModule } from './moduleView';
 import { arr, num, numbers, obj, str, strings } from './validate';
 
@@ -33,7 +33,6 @@ export interface CheckpointData {
   readonly readMs: number;
 }
 
-export interface ReadyRequest extends RequestBase { readonly type: 'ready' }
 export interface GetTensorStatsRequest extends RequestBase { readonly type: 'getTensorStats'; readonly name: string }
 export type CheckpointRequest = ReadyRequest | GetTensorStatsRequest;
 
@@ -52,12 +51,6 @@ export interface CheckpointReplies {
 /** The checkpoint page pushes nothing and is pushed nothing. */
 export type CheckpointPush = never;
 export type CheckpointNotification = never;
-
-function checkStats(v: unknown, where: string): void {
-  const o = obj(v, where);
-  numbers(o, 'shape', where);
-  for (const k of ['mean', 'std', 'min', 'max', 'absMax', 'nan', 'inf']) num(o, k, where);
-}
 
 function checkCheckpoint(v: unknown, where: string): void {
   const o = obj(v, where);

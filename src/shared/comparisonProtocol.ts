@@ -6,7 +6,7 @@
  * report's; the page re-applies the report's own rule (src/shared/tolerance.ts) only when the user
  * edits its numbers.
  */
-import type { RequestBase } from './channel';
+import type { ReadyRequest, RequestBase } from './channel';
 import { defineProtocol } from './channel';
 import { checkModule, type ViewModule } from './moduleView';
 import type { ToleranceRule, UnpairedRecord } from './tolerance';
@@ -147,7 +147,6 @@ export const MAX_HISTOGRAM_BINS = 256;
 export const REPORT_DATA_ELEMENT_ID = 'dla-report-data';
 
 // #region page -> host
-export interface ReadyRequest extends RequestBase { readonly type: 'ready' }
 export interface GetLayerDetailRequest extends RequestBase {
   readonly type: 'getLayerDetail';
   readonly layer: string;
@@ -192,7 +191,8 @@ export interface RevealModulePush { readonly type: 'revealModule'; readonly id: 
 export type ComparisonPush = ComparisonChangedPush | RevealModulePush;
 // #endregion
 
-function checkStats(v: unknown, where: string): void {
+/** A ViewTensorStats (also the checkpoint page's hover stats). */
+export function checkStats(v: unknown, where: string): void {
   const o = obj(v, where);
   numbers(o, 'shape', where);
   for (const k of ['mean', 'std', 'min', 'max', 'absMax', 'nan', 'inf']) num(o, k, where);

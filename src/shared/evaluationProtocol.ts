@@ -4,7 +4,7 @@
  * disagree on (with thumbnails). The figures are the engine's (src/model/eval); the page shows them.
  * Clicking a disagreement asks the host to open the two sides on that image.
  */
-import type { RequestBase } from './channel';
+import type { ReadyRequest, RequestBase } from './channel';
 import { defineProtocol } from './channel';
 import { arr, bool, fail, int, num, obj, oneOf, str, type Obj } from './validate';
 
@@ -68,7 +68,6 @@ export interface EvaluationData extends SideFigures {
   readonly disagreementCount?: number;
 }
 
-export interface ReadyRequest extends RequestBase { readonly type: 'ready' }
 /** Open the two sides of a disagreement on its image (the comparison view, or the preprocessing comparison). */
 export interface OpenDisagreementRequest extends RequestBase { readonly type: 'openDisagreement'; readonly i: number }
 export type EvaluationRequest = ReadyRequest | OpenDisagreementRequest;

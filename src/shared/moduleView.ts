@@ -25,7 +25,7 @@ export interface ViewModule {
   readonly levelRoot?: boolean;
 }
 
-export const MAX_TREE_DEPTH = 64;
+const MAX_TREE_DEPTH = 64;
 
 export function checkModule(v: unknown, where: string, depth = 0): void {
   if (depth > MAX_TREE_DEPTH) throw new ProtocolError(`Malformed message ${where}: module tree deeper than ${MAX_TREE_DEPTH} levels.`);

@@ -15,7 +15,7 @@ export class HostConnection<P extends AnyProtocol> {
   private readonly pending = new Map<number, { resolve: (m: ToPage<P>) => void; reject: (e: Error) => void }>();
 
   constructor(
-    private readonly protocol: P,
+    readonly protocol: P,
     private readonly onPush: (m: PushOf<P>) => void,
     private readonly onProtocolError: (e: Error) => void,
   ) {

@@ -19,7 +19,7 @@ export type ClassificationViews = ResultViews<ClassificationProtocol, Classifica
 export function classificationViews(extensionUri: vscode.Uri, log: Log): ClassificationViews {
   return new ResultViews({
     viewType: 'dlaLens.classification', page: 'classification', protocol: classificationProtocol,
-    stateKey: 'classification', what: 'a classification result', check: checkClassification,
+    what: 'a classification result', check: checkClassification,
     key: (d) => d.image, title: (d) => titleOf(d.image), file: (d) => d.image,
     ready: (data) => ({ type: 'classificationData', data }),
     push: (data) => ({ type: 'classificationChanged', data }),

@@ -80,7 +80,7 @@ interface BuiltInPreset { readonly name: string; readonly description: string }
 function builtInPresets(packageJSON: unknown): BuiltInPreset[] {
   const setting = (packageJSON as { contributes?: { configuration?: { properties?: Record<string, { enum?: string[]; enumDescriptions?: string[] }> } } })
     ?.contributes?.configuration?.properties?.['dlaLens.preprocessing'];
-  const names = setting?.enum ?? ['timm', 'paddle', 'paddleclas'];
+  const names = setting?.enum ?? config.PRESETS;
   return names.map((name, i) => ({ name, description: setting?.enumDescriptions?.[i] ?? '' }));
 }
 

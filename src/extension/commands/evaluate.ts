@@ -31,8 +31,6 @@ export interface EvaluateArgs {
   readonly batch?: number;
 }
 
-const PRESETS = ['timm', 'paddle', 'paddleclas'];
-
 /**
  * DLA: Evaluate on Labelled Images, from the palette or the explorer context menu of a folder (an
  * ImageFolder tree) or a .txt list (`relative/path label` lines; its root asked for). The
@@ -118,7 +116,7 @@ async function pickAgainst(weights: string): Promise<{ against?: string; against
   const choice = await vscode.window.showQuickPick([
     { label: '$(check) Accuracy only', description: path.basename(weights), value: 'none' },
     { label: '$(diff) Against another checkpoint…', description: 'the images where the two disagree', value: 'checkpoint' },
-    ...PRESETS.filter((p) => p !== current).map((p) => ({
+    ...config.PRESETS.filter((p) => p !== current).map((p) => ({
       label: `$(symbol-color) Against the ${p} preset`, description: `the same weights preprocessed as ${p}, vs ${current}`, value: `preset:${p}`,
     })),
   ], { title: 'DLA: Evaluate: compare with something?' });

@@ -17,7 +17,7 @@ export function evaluationViews(extensionUri: vscode.Uri, log: Log): EvaluationV
   let runs = 0;
   return new ResultViews({
     viewType: 'dlaLens.evaluation', page: 'evaluation', protocol: evaluationProtocol,
-    stateKey: 'evaluation', what: 'an evaluation', check: checkEvaluation,
+    what: 'an evaluation', check: checkEvaluation,
     // Every run gets its own panel (a restored one too).
     key: () => String(++runs), title: (d) => d.title,
     ready: (data) => ({ type: 'evaluationData', data }),

@@ -18,7 +18,7 @@ export type PreprocessingViews = ResultViews<PreprocessingProtocol, Preprocessin
 export function preprocessingViews(extensionUri: vscode.Uri, log: Log): PreprocessingViews {
   return new ResultViews({
     viewType: 'dlaLens.preprocessing', page: 'preprocessing', protocol: preprocessingProtocol,
-    stateKey: 'preprocessing', what: 'a preprocessing comparison', check: checkPreprocessing,
+    what: 'a preprocessing comparison', check: checkPreprocessing,
     key: (d) => d.image, title: titleOf, file: (d) => d.image,
     ready: (data) => ({ type: 'preprocessingData', data }),
     push: (data) => ({ type: 'preprocessingChanged', data }),

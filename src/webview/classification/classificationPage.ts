@@ -1,12 +1,7 @@
 import type { ClassificationData, classificationProtocol } from '../../shared/classificationProtocol';
-import { el } from '../comparison/format';
+import { basename, el } from '../comparison/format';
 import type { HostConnection } from '../messaging';
 import { keepResult, startResultPage } from '../resultPage';
-
-/** What the page keeps across a window reload: its result, handed back to the host's serializer. */
-export interface ClassificationState {
-  readonly classification: ClassificationData;
-}
 
 /**
  * Classify Image's result page: the winner as the heading; the image, and beside it the top-5 as
@@ -25,7 +20,7 @@ export class ClassificationPage {
 
   /** Shows `d`, replacing what is shown (the first result, or a newer one pushed by the host). */
   render(d: ClassificationData): void {
-    keepResult<ClassificationState['classification']>('classification', d);
+    keepResult(this.host.protocol, d);
     this.app.className = 'classification';
     const image = basename(d.image);
     const heading = el('h1');
@@ -93,8 +88,4 @@ function figure(d: ClassificationData): HTMLElement {
     fig.append(el('figcaption', `${basename(d.image)}: no preview of this image`, 'muted'));
   }
   return fig;
-}
-
-function basename(p: string): string {
-  return p.split(/[\\/]/).pop() ?? p;
 }

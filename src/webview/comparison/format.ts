@@ -19,3 +19,8 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string,
   if (cls) e.className = cls;
   return e;
 }
+
+/** The last part of a path from the host, either separator (a folder's trailing one ignored). */
+export function basename(p: string): string {
+  return p.split(/[\\/]/).filter(Boolean).pop() ?? p;
+}

@@ -5,7 +5,7 @@
  * verdicts.ts when the user edits it.
  */
 import type { ComparisonData, ViewBatch } from '../../shared/comparisonProtocol';
-import { el, fmt } from './format';
+import { basename, el, fmt } from './format';
 import type { Verdicts } from './verdicts';
 
 /** `batch`: the batch's figures are shown (no single image picked). */
@@ -49,8 +49,4 @@ export function summaryLines(d: ComparisonData, v: Verdicts, batch: ViewBatch | 
   }
   for (const note of d.notes) parts.push(el('div', note));
   return parts;
-}
-
-function basename(p: string): string {
-  return p.split(/[\\/]/).pop() ?? p;
 }

@@ -31,11 +31,6 @@ export function verdictsFor(data: ComparisonData, rule: ToleranceRule): Verdicts
   return { rule, edited: true, fails, first: firstDivergence(data.layers, fails, data.unpaired), description: describeRule(rule) };
 }
 
-/** Whether the report's summaries let the page re-apply its rule at other numbers. */
-export function canEdit(data: ComparisonData): boolean {
-  return editableFields(data).length > 0;
-}
-
 /**
  * The rule's numbers the page can change and still decide every record exactly: any for
  * scaled-max or where every record keeps its envelope; only atol where records keep the allclose

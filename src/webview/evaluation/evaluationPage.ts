@@ -1,12 +1,7 @@
 import type { EvaluationData, EvaluationDisagreement, RankedClass, SideFigures, evaluationProtocol } from '../../shared/evaluationProtocol';
-import { el } from '../comparison/format';
+import { basename, el } from '../comparison/format';
 import type { HostConnection } from '../messaging';
 import { keepResult, startResultPage } from '../resultPage';
-
-/** What the page keeps across a window reload: its results, handed back to the host's serializer. */
-export interface EvaluationState {
-  readonly evaluation: EvaluationData;
-}
 
 /** Worst classes shown as bars; the full list is in --json and the predictions file. */
 const SHOWN_CLASSES = 40;
@@ -30,7 +25,7 @@ export class EvaluationPage {
   }
 
   render(d: EvaluationData): void {
-    keepResult<EvaluationState['evaluation']>('evaluation', d);
+    keepResult(this.host.protocol, d);
     this.app.className = 'evaluation';
     const heading = el('h1');
     heading.append(el('span', 'top-1 ', 'muted'), el('span', pct(d.top1), 'figure-top1'), el('span', ` · ${basename(d.weights)} on ${basename(d.dataset)}`, 'muted'));
@@ -177,8 +172,4 @@ function section(title: string, body: HTMLElement): HTMLElement {
 
 function pct(x: number): string {
   return `${(100 * x).toFixed(2)}%`;
-}
-
-function basename(p: string): string {
-  return p.split(/[\\/]/).filter(Boolean).pop() ?? p;
 }

@@ -2,14 +2,9 @@ import type { ClassificationPrediction } from '../../shared/classificationProtoc
 import type {
   DifferenceSummary, PngImage, PreprocessingData, PreprocessingSideData, preprocessingProtocol,
 } from '../../shared/preprocessingProtocol';
-import { el, fmt } from '../comparison/format';
+import { basename, el, fmt } from '../comparison/format';
 import type { HostConnection } from '../messaging';
 import { keepResult, startResultPage } from '../resultPage';
-
-/** What the page keeps across a window reload: its comparison, handed back to the host's serializer. */
-export interface PreprocessingState {
-  readonly preprocessing: PreprocessingData;
-}
 
 /**
  * Compare Preprocessing's page: the two crops side by side with the heat map of their difference
@@ -29,7 +24,7 @@ export class PreprocessingPage {
 
   /** Shows `d`, replacing what is shown (the first comparison, or a newer one pushed by the host). */
   render(d: PreprocessingData): void {
-    keepResult<PreprocessingState['preprocessing']>('preprocessing', d);
+    keepResult(this.host.protocol, d);
     this.app.className = 'preprocessing';
     const heading = el('h1');
     heading.append(el('span', `${basename(d.image)}: `, 'muted'), el('span', d.a.label, 'preset'), el('span', ' vs ', 'muted'), el('span', d.b.label, 'preset'));
@@ -197,8 +192,4 @@ function prediction(p: ClassificationPrediction | undefined, side: string): HTML
 
 function pct(share: number): string {
   return `${(share * 100).toFixed(1)} %`;
-}
-
-function basename(p: string): string {
-  return p.split(/[\\/]/).pop() ?? p;
 }
